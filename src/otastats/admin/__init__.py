@@ -1,0 +1,1 @@
+"""Administration of organizations, users, memberships, apps and keys (used by the CLI)."""

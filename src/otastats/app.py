@@ -1,0 +1,51 @@
+"""The HTTP application: routes, error handling, and the shared service context."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from otastats import __version__
+from otastats.auth.rate_limits import RateLimits
+from otastats.config import Settings
+from otastats.context import Clock, ServiceContext, system_clock
+from otastats.http_errors import install_error_handlers
+from otastats.ingest.endpoints import router as ingest_router
+from otastats.stats.endpoints import router as stats_router
+from otastats.storage import Store, open_store
+
+log = logging.getLogger("otastats")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Clock = system_clock,
+) -> FastAPI:
+    settings = settings or Settings.from_env()
+    if store is None:
+        store = open_store(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
+    app = FastAPI(
+        title="otastats",
+        version=__version__,
+        description="Exact, real-time usage statistics for live-update (OTA) platforms.",
+        redirect_slashes=False,
+    )
+    app.state.context = ServiceContext(
+        settings=settings,
+        store=store,
+        clock=clock,
+        limits=RateLimits.in_memory(settings.rate_limit, settings.auth_failure_limit),
+    )
+    install_error_handlers(app)
+    app.include_router(stats_router)
+    app.include_router(ingest_router)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness check; needs no key")
+    def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return app

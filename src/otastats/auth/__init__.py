@@ -1,0 +1,1 @@
+"""API keys, authentication, permissions and rate limits."""

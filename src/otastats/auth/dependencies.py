@@ -1,0 +1,37 @@
+"""The FastAPI dependency that authenticates a request and applies the rate limits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from otastats.auth.permissions import Principal
+from otastats.auth.service import authenticate, presented_key
+from otastats.context import ServiceContext
+from otastats.errors import InvalidApiKey
+
+
+def service_context(request: Request) -> ServiceContext:
+    context: ServiceContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ServiceContext, Depends(service_context)]
+
+
+async def current_principal(request: Request, context: Context) -> Principal:
+    address = request.client.host if request.client else "unknown"
+    context.limits.check_address(address)
+    key = presented_key(dict(request.headers))
+    try:
+        principal = await run_in_threadpool(authenticate, context.store, key, context.now())
+    except InvalidApiKey:
+        context.limits.record_failure(address)
+        raise
+    context.limits.hit_key(principal.key.key_id)
+    return principal
+
+
+Authenticated = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,58 @@
+"""Request-rate limits: per API key, and per client address for failed authentications."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerMinute, storage, strategies
+
+from otastats.errors import TooManyRequests
+
+AUTH_FAILURE_WINDOW_MINUTES = 15
+
+
+@dataclass
+class RateLimits:
+    per_key: RateLimitItem | None
+    auth_failures: RateLimitItem | None
+    limiter: strategies.RateLimiter
+
+    @classmethod
+    def in_memory(cls, per_key_per_minute: int, auth_failures: int) -> RateLimits:
+        return cls(
+            per_key=RateLimitItemPerMinute(per_key_per_minute) if per_key_per_minute else None,
+            auth_failures=(
+                RateLimitItemPerMinute(auth_failures, AUTH_FAILURE_WINDOW_MINUTES)
+                if auth_failures
+                else None
+            ),
+            limiter=strategies.MovingWindowRateLimiter(storage.MemoryStorage()),
+        )
+
+    def check_address(self, address: str) -> None:
+        """Refuse an address that has used up its failed authentications."""
+        item = self.auth_failures
+        if item is not None and not self.limiter.test(item, "auth-failures", address):
+            raise TooManyRequests(
+                f"Too many failed authentications from this address; at most {item.amount}"
+                f" in {AUTH_FAILURE_WINDOW_MINUTES} minutes",
+                self._retry_after(item, "auth-failures", address),
+            )
+
+    def record_failure(self, address: str) -> None:
+        if self.auth_failures is not None:
+            self.limiter.hit(self.auth_failures, "auth-failures", address)
+
+    def hit_key(self, key_id: str) -> None:
+        item = self.per_key
+        if item is not None and not self.limiter.hit(item, "key", key_id):
+            raise TooManyRequests(
+                f"Too many requests with this API key; at most {item.amount} a minute",
+                self._retry_after(item, "key", key_id),
+            )
+
+    def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
+        stats = self.limiter.get_window_stats(item, *identifiers)
+        return max(1, math.ceil(stats.reset_time - time.time()))

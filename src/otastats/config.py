@@ -1,0 +1,53 @@
+"""Typed settings, read once from ``OTASTATS_*`` environment variables and checked at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///./otastats.db"
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_EVENTS_PER_REQUEST = 10_000
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message says how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    rate_limit: int = 2000
+    """Requests a minute per API key; 0 turns the limit off."""
+    auth_failure_limit: int = 20
+    """Failed authentications per client address in 15 minutes; 0 turns the limit off."""
+    query_timeout_ms: int = 10_000
+    """Longest time a statistics query may run before it is cut off."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("OTASTATS_DATABASE_URL", DEFAULT_DATABASE_URL),
+            rate_limit=_non_negative_int(env, "OTASTATS_RATE_LIMIT", 2000),
+            auth_failure_limit=_non_negative_int(env, "OTASTATS_AUTH_FAILURE_LIMIT", 20),
+            query_timeout_ms=_non_negative_int(env, "OTASTATS_QUERY_TIMEOUT_MS", 10_000),
+        )
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(
+            f"{name}={raw!r} is not a whole number; set it to 0 or more, or unset it"
+            f" for the default ({default})"
+        ) from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r} is negative; set it to 0 or more")
+    return value

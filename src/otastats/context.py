@@ -1,0 +1,30 @@
+"""What every request handler shares: the store, the clock and the rate limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from otastats.auth.rate_limits import RateLimits
+from otastats.config import Settings
+from otastats.storage.base import Store
+from otastats.timeparse import datetime_to_micros
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    settings: Settings
+    store: Store
+    clock: Clock
+    limits: RateLimits
+
+    def now(self) -> int:
+        """The current instant, in microseconds since the epoch."""
+        return datetime_to_micros(self.clock())

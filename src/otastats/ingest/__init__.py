@@ -1,0 +1,1 @@
+"""Ingestion: validating reported events and folding them into the kept metric state."""

@@ -1,0 +1,107 @@
+"""Folding a batch of accepted events into the stored metric state, in one write transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import orjson
+
+from otastats.ingest.bundle_storage import storage_delta
+from otastats.ingest.device_intervals import IntervalDeltas, merge_activity
+from otastats.ingest.schemas import BUNDLE_CREATED, BUNDLE_DELETED, DOWNLOAD, Event
+from otastats.storage.base import DeviceKey, EventRow, WriteTx
+from otastats.timeparse import MICROS_PER_DAY
+
+
+def apply_events(tx: WriteTx, events: list[Event]) -> None:
+    tx.insert_events([_raw_row(event) for event in events])
+    first_seen: dict[tuple[str, str], int] = {}
+    bandwidth: defaultdict[tuple[str, int], int] = defaultdict(int)
+    activity: defaultdict[DeviceKey, list[Event]] = defaultdict(list)
+    bundles: defaultdict[tuple[str, str], list[Event]] = defaultdict(list)
+    for event in events:
+        if event.counted:
+            assert event.device_id is not None
+            activity[(event.app_id, event.device_id)].append(event)
+            _note_first(first_seen, event)
+        elif event.kind == DOWNLOAD:
+            assert event.bytes is not None
+            bandwidth[(event.app_id, event.ts // MICROS_PER_DAY)] += event.bytes
+        elif event.kind in (BUNDLE_CREATED, BUNDLE_DELETED):
+            bundles[(event.app_id, event.version_name)].append(event)
+            if event.kind == BUNDLE_CREATED:
+                _note_first(first_seen, event)
+    deltas = IntervalDeltas()
+    _apply_activity(tx, activity, deltas)
+    storage = _apply_bundles(tx, bundles)
+    tx.add_level_deltas(deltas.mau, storage)
+    tx.add_version_deltas(deltas.versions)
+    tx.add_bandwidth(bandwidth)
+    tx.note_first_seen(first_seen)
+
+
+def _note_first(first_seen: dict[tuple[str, str], int], event: Event) -> None:
+    key = (event.app_id, event.version_name)
+    known = first_seen.get(key)
+    if known is None or event.ts < known:
+        first_seen[key] = event.ts
+
+
+def _apply_activity(
+    tx: WriteTx, activity: dict[DeviceKey, list[Event]], deltas: IntervalDeltas
+) -> None:
+    if not activity:
+        return
+    stored = tx.load_device_days(activity)
+    writes: list[tuple[str, str, int, str, int]] = []
+    for key, device_events in activity.items():
+        old = stored.get(key, {})
+        new = dict(old)
+        dirty: set[int] = set()
+        for event in device_events:
+            day = event.ts // MICROS_PER_DAY
+            if merge_activity(new, day, event.version_name, event.ts):
+                dirty.add(day)
+        if not dirty:
+            continue
+        app_id, device_id = key
+        changed = {day for day in dirty if day not in old or old[day][0] != new[day][0]}
+        if changed:
+            deltas.replace_days(app_id, old, new, changed)
+        writes.extend((app_id, device_id, day, *new[day]) for day in dirty)
+    tx.upsert_device_days(writes)
+
+
+def _apply_bundles(
+    tx: WriteTx, bundles: dict[tuple[str, str], list[Event]]
+) -> dict[tuple[str, int], int]:
+    storage: defaultdict[tuple[str, int], int] = defaultdict(int)
+    if not bundles:
+        return storage
+    stored = tx.load_bundle_events(bundles)
+    rows: list[tuple[str, str, int, bool, int]] = []
+    for (app_id, version), version_events in bundles.items():
+        old = stored.get((app_id, version), [])
+        added = [
+            (event.ts, event.kind == BUNDLE_CREATED, event.bytes or 0) for event in version_events
+        ]
+        for day, change in storage_delta(old, old + added).items():
+            storage[(app_id, day)] += change
+        rows.extend((app_id, version, *event) for event in added)
+    tx.insert_bundle_events(rows)
+    return storage
+
+
+def _raw_row(event: Event) -> EventRow:
+    return (
+        event.app_id,
+        event.kind,
+        event.device_id,
+        event.ts,
+        event.version_name,
+        event.bytes,
+        event.platform,
+        int(event.is_emulator),
+        int(event.is_prod),
+        orjson.dumps(event.extra).decode() if event.extra else None,
+    )

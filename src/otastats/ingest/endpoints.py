@@ -1,0 +1,70 @@
+"""HTTP route of ingestion: authenticate, read the body within its limits, call the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from otastats.auth.dependencies import Authenticated, Context
+from otastats.config import MAX_BODY_BYTES
+from otastats.errors import AppForbidden, InvalidBody, PayloadTooLarge
+from otastats.ingest.body import decode_body
+from otastats.ingest.service import ingest
+from otastats.schemas import error_responses
+
+router = APIRouter(tags=["ingestion"])
+
+_TOO_LARGE = f"body: larger than {MAX_BODY_BYTES:,} bytes; send the events in several requests"
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        },
+    }
+}
+
+
+async def read_limited_body(request: Request) -> bytes:
+    """The body, refused with 413 as soon as it is known to pass the size limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > MAX_BODY_BYTES:
+                raise PayloadTooLarge(_TOO_LARGE)
+        except ValueError:
+            raise InvalidBody("content-length: must be a whole number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/ingest/events",
+    summary="Report events (NDJSON or a JSON array)",
+    openapi_extra=_BODY_DOC,
+    responses={
+        200: {"description": "Counts of accepted, duplicate and rejected events"},
+        **error_responses(400, 401, 403, 413, 429, 500),
+    },
+)
+async def ingest_events(request: Request, principal: Authenticated, context: Context) -> Response:
+    body = await read_limited_body(request)
+    events = decode_body(body, request.headers.get("content-type"))
+    if not principal.may_write:
+        raise AppForbidden()
+    result = await run_in_threadpool(
+        ingest, context.store, events, context.now(), principal.write_refusal
+    )
+    return Response(orjson.dumps(result.as_dict()), media_type="application/json")

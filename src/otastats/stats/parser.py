@@ -1,0 +1,60 @@
+"""Parsing the query string of a Statistics endpoint into one immutable StatsQuery."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from otastats.errors import InvalidBody
+from otastats.timeparse import parse_day
+
+MAX_SPAN_DAYS = 1095
+DATE_RULE = "a date YYYY-MM-DD, or an RFC 3339 date-time with an offset"
+
+
+@dataclass(frozen=True, slots=True)
+class StatsQuery:
+    from_day: int
+    to_day: int
+    """The last day returned: the requested ``to``, or today when that is earlier."""
+    no_accumulate: bool = False
+    breakdown: bool = False
+
+    @property
+    def days(self) -> range:
+        """Every day returned, in order; empty when the range lies entirely in the future."""
+        return range(self.from_day, self.to_day + 1)
+
+
+def parse_query(params: Mapping[str, str], today: int) -> StatsQuery:
+    from_day = _day(params, "from")
+    to_day = _day(params, "to")
+    no_accumulate = _flag(params, "noAccumulate")
+    breakdown = _flag(params, "breakdown")
+    if from_day > to_day:
+        raise InvalidBody("from: must not be after to")
+    if to_day - from_day > MAX_SPAN_DAYS:
+        raise InvalidBody(
+            f"to: must be at most {MAX_SPAN_DAYS} days after from (a range holds at most"
+            f" {MAX_SPAN_DAYS + 1} days)"
+        )
+    return StatsQuery(from_day, min(to_day, today), no_accumulate, breakdown)
+
+
+def _day(params: Mapping[str, str], name: str) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        raise InvalidBody(f"{name}: is required ({DATE_RULE})")
+    day = parse_day(raw)
+    if day is None:
+        raise InvalidBody(f"{name}: must be {DATE_RULE}")
+    return day
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    raw = params.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise InvalidBody(f"{name}: must be true or false")
+    return raw == "true"

@@ -1,0 +1,65 @@
+"""The four statistics: authorize the principal, read the kept state, shape the points."""
+
+from __future__ import annotations
+
+from otastats.auth.permissions import Principal
+from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
+from otastats.stats.bundle_usage import bundle_usage
+from otastats.stats.parser import StatsQuery
+from otastats.stats.series import Point, points
+from otastats.storage.base import Store
+from otastats.storage.records import App
+
+
+def _readable_app(store: Store, principal: Principal, app_id: str) -> App:
+    app = store.get_apps([app_id]).get(app_id)
+    if not principal.may_read_app(app):
+        raise AppForbidden()
+    assert app is not None
+    return app
+
+
+def app_statistics(
+    store: Store, principal: Principal, app_id: str, query: StatsQuery
+) -> list[Point]:
+    _readable_app(store, principal, app_id)
+    rows = store.metric_rows([app_id], query.from_day, query.to_day, by_app=False)
+    return points(rows, None, query)
+
+
+def org_statistics(
+    store: Store, principal: Principal, org_id: str, query: StatsQuery
+) -> list[Point] | dict[str, list[Point]]:
+    if not principal.may_read_org(org_id):
+        raise OrgForbidden()
+    app_ids = [app.app_id for app in store.apps_of_orgs([org_id])]
+    total = points(
+        store.metric_rows(app_ids, query.from_day, query.to_day, by_app=False), None, query
+    )
+    if not query.breakdown:
+        return total
+    per_app = store.metric_rows(app_ids, query.from_day, query.to_day, by_app=True)
+    by_app: list[Point] = []
+    for app_id in sorted(app_ids):
+        by_app.extend({"app_id": app_id, **point} for point in points(per_app, app_id, query))
+    return {"global": total, "byApp": by_app}
+
+
+def user_statistics(store: Store, principal: Principal, query: StatsQuery) -> list[Point]:
+    org_ids = principal.readable_org_ids()
+    if not org_ids:
+        raise NoOrganizations()
+    apps = store.apps_of_orgs(org_ids)
+    if principal.key.limited_to_apps:
+        app_ids = [app.app_id for app in apps if principal.may_read_app(app)]
+    else:
+        app_ids = [app.app_id for app in apps]
+    rows = store.metric_rows(app_ids, query.from_day, query.to_day, by_app=False)
+    return points(rows, None, query)
+
+
+def app_bundle_usage(
+    store: Store, principal: Principal, app_id: str, query: StatsQuery
+) -> dict[str, list[object]]:
+    _readable_app(store, principal, app_id)
+    return bundle_usage(store.version_rows(app_id, query.from_day, query.to_day), query)

@@ -1,0 +1,106 @@
+"""The Store protocol: everything the services ask of a database, whatever the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+
+DeviceKey = tuple[str, str]
+"""(app_id, device_id)"""
+DayState = tuple[str, int]
+"""(end-of-day version_name, timestamp of the activity that set it)"""
+BundleEvent = tuple[int, bool, int]
+"""(timestamp, is_created, bytes) of one bundle_created or bundle_deleted"""
+EventRow = tuple[
+    str, int, str | None, int, str | None, int | None, str | None, int, int, str | None
+]
+"""(app_id, type, device_id, timestamp, version_name, bytes, platform, is_emulator, is_prod,
+extra JSON) of one accepted event, as stored raw."""
+
+
+class WriteTx(Protocol):
+    """The write operations of one ingest transaction; commits when its context exits."""
+
+    def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        """Record (app_id, event_id) pairs; True where the pair was not known before."""
+
+    def insert_events(self, rows: Sequence[EventRow]) -> None: ...
+
+    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
+        """Every counted activity day of each device, with its end-of-day version."""
+
+    def upsert_device_days(self, rows: Sequence[tuple[str, str, int, str, int]]) -> None:
+        """(app_id, device_id, day, version_name, timestamp) rows, replacing the day's state."""
+
+    def load_bundle_events(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[BundleEvent]]: ...
+
+    def insert_bundle_events(self, rows: Sequence[tuple[str, str, int, bool, int]]) -> None:
+        """(app_id, version_name, timestamp, is_created, bytes) rows."""
+
+    def add_level_deltas(
+        self, mau: dict[tuple[str, int], int], storage: dict[tuple[str, int], int]
+    ) -> None:
+        """Add to the per-(app, day) deltas whose prefix sums are mau and storage."""
+
+    def add_version_deltas(self, deltas: dict[tuple[str, str, int], int]) -> None:
+        """Add to the per-(app, version, day) deltas whose prefix sums are device counts."""
+
+    def add_bandwidth(self, amounts: dict[tuple[str, int], int]) -> None: ...
+
+    def note_first_seen(self, first: dict[tuple[str, str], int]) -> None:
+        """Lower each (app, version)'s first-seen timestamp to the given one where earlier."""
+
+
+class Store(Protocol):
+    """A database holding tenants, keys, raw events and the incrementally kept metric state."""
+
+    # --- tenants and keys -------------------------------------------------------------------
+    def create_org(self, org_id: str, name: str, now: int) -> None: ...
+    def get_org(self, org_id: str) -> Org | None: ...
+    def create_user(self, user_id: str, email: str, now: int) -> None:
+        """Raises Conflict when a user has that email, compared case-insensitively."""
+
+    def get_user(self, user_id: str) -> User | None: ...
+    def find_user_by_email(self, email: str) -> User | None: ...
+    def set_member(self, org_id: str, user_id: str, role: str) -> None: ...
+    def memberships(self, user_id: str) -> dict[str, str]:
+        """org_id -> role of every organization the user is a member of."""
+
+    def create_app(self, app_id: str, org_id: str, now: int) -> None:
+        """Raises Conflict when the id is taken, by a live or a deleted app."""
+
+    def delete_app(self, app_id: str, now: int) -> None:
+        """Raises NotFound when there is no live app of that id."""
+
+    def get_apps(self, app_ids: Iterable[str]) -> dict[str, App]: ...
+    def apps_of_orgs(self, org_ids: Iterable[str]) -> list[App]: ...
+    def create_key(self, key: ApiKey) -> None: ...
+    def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    def revoke_key(self, key_id: str, now: int) -> None:
+        """Raises NotFound when there is no such key."""
+
+    def is_empty(self) -> bool:
+        """True when no organization exists yet."""
+
+    # --- statistics ---------------------------------------------------------------------------
+    def metric_rows(
+        self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
+    ) -> MetricRows: ...
+
+    def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows: ...
+
+    # --- ingestion ----------------------------------------------------------------------------
+    def writer(self) -> AbstractContextManager[WriteTx]:
+        """One write transaction: committed (durably) when the block exits without error."""
+
+    def close(self) -> None: ...
+
+
+def chunked(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,66 @@
+"""Plain records that cross the storage boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("read", "upload", "write", "admin", "super_admin")
+KEY_MODES = ("read", "upload", "write", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    org_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    user_id: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    app_id: str
+    org_id: str
+    deleted_at: int | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: str
+    user_id: str
+    key_hash: str
+    mode: str
+    limited_to_orgs: tuple[str, ...] = ()
+    limited_to_apps: tuple[str, ...] = ()
+    expires_at: int | None = None
+    revoked_at: int | None = None
+    created_at: int = 0
+
+
+@dataclass(slots=True)
+class MetricRows:
+    """Raw per-day figures of some apps, keyed by app id (or by None when summed over apps).
+
+    ``*_base`` hold the sum of the level deltas of every day before the range; ``days`` map
+    each day of the range that has any row to ``(mau_delta, storage_delta, bandwidth)``.
+    """
+
+    mau_base: dict[str | None, int] = field(default_factory=dict)
+    storage_base: dict[str | None, int] = field(default_factory=dict)
+    days: dict[str | None, dict[int, tuple[int, int, int]]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class VersionRows:
+    """Per-version device-count deltas of one app: the sum before the range and each day's."""
+
+    base: dict[str, int] = field(default_factory=dict)
+    days: dict[str, dict[int, int]] = field(default_factory=dict)
+    first_seen: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,409 @@
+"""The SQLite backend: one writer connection, per-thread readers, WAL, durable commits."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from otastats.errors import Conflict, NotFound
+from otastats.storage.base import BundleEvent, DayState, DeviceKey, EventRow
+from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+
+SCHEMA_VERSION = 1
+_CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def path_from_url(url: str) -> str:
+    """The file path of ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
+    rest = url.removeprefix("sqlite://")
+    if not rest.startswith("/") or rest == "/":
+        raise ValueError(f"not a SQLite URL with a file path: {url!r}")
+    path = rest[1:]
+    return path if path else ":memory:"
+
+
+class SQLiteStore:
+    def __init__(self, path: str, *, query_timeout_ms: int = 10_000) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._query_timeout = query_timeout_ms / 1000
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before it is acknowledged, even across a power loss.
+        self._writer.execute("PRAGMA synchronous=FULL")
+        self._migrate()
+
+    # --- connections --------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot, cut off when it runs longer than the query time limit."""
+        conn = self._reader()
+        if self._query_timeout > 0:
+            deadline = time.monotonic() + self._query_timeout
+            conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+            conn.set_progress_handler(None, 0)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._write_lock:
+            (version,) = self._writer.execute("PRAGMA user_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"the database {self._path} has schema version {version}, newer than this"
+                    f" otastats understands ({SCHEMA_VERSION}); upgrade otastats"
+                )
+            if version == 0:
+                script = resources.files("otastats.storage").joinpath("schema/sqlite_1.sql")
+                self._writer.executescript(
+                    "BEGIN IMMEDIATE;"
+                    + script.read_text(encoding="utf-8")
+                    + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                )
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._write_lock:
+            self._writer.close()
+
+    # --- tenants and keys ---------------------------------------------------------------------
+    def create_org(self, org_id: str, name: str, now: int) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO orgs VALUES (?, ?, ?)", (org_id, name, now))
+
+    def get_org(self, org_id: str) -> Org | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT org_id, name FROM orgs WHERE org_id = ?", (org_id,))
+            found = row.fetchone()
+        return Org(*found) if found else None
+
+    def create_user(self, user_id: str, email: str, now: int) -> None:
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO users VALUES (?, ?, ?, ?)",
+                    (user_id, email, email.casefold(), now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"a user with the email {email!r} already exists") from None
+
+    def get_user(self, user_id: str) -> User | None:
+        with self._read() as conn:
+            found = conn.execute(
+                "SELECT user_id, email FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+        return User(*found) if found else None
+
+    def find_user_by_email(self, email: str) -> User | None:
+        with self._read() as conn:
+            found = conn.execute(
+                "SELECT user_id, email FROM users WHERE email_key = ?", (email.casefold(),)
+            ).fetchone()
+        return User(*found) if found else None
+
+    def set_member(self, org_id: str, user_id: str, role: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO members VALUES (?, ?, ?)"
+                " ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                (org_id, user_id, role),
+            )
+
+    def memberships(self, user_id: str) -> dict[str, str]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT org_id, role FROM members WHERE user_id = ?", (user_id,))
+            return dict(rows.fetchall())
+
+    def create_app(self, app_id: str, org_id: str, now: int) -> None:
+        with self._write() as conn:
+            try:
+                conn.execute("INSERT INTO apps VALUES (?, ?, ?, NULL)", (app_id, org_id, now))
+            except sqlite3.IntegrityError:
+                raise Conflict(
+                    f"the app id {app_id!r} is taken (app ids are never reused)"
+                ) from None
+
+    def delete_app(self, app_id: str, now: int) -> None:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE apps SET deleted_at = ? WHERE app_id = ? AND deleted_at IS NULL",
+                (now, app_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"no app {app_id!r}")
+
+    def get_apps(self, app_ids: Iterable[str]) -> dict[str, App]:
+        ids = list(dict.fromkeys(app_ids))
+        found: dict[str, App] = {}
+        with self._read() as conn:
+            for part in _chunks(ids):
+                marks = ",".join("?" * len(part))
+                for row in conn.execute(
+                    f"SELECT app_id, org_id, deleted_at FROM apps WHERE app_id IN ({marks})",  # noqa: S608
+                    part,
+                ):
+                    found[row[0]] = App(*row)
+        return found
+
+    def apps_of_orgs(self, org_ids: Iterable[str]) -> list[App]:
+        ids = list(dict.fromkeys(org_ids))
+        apps: list[App] = []
+        with self._read() as conn:
+            for part in _chunks(ids):
+                marks = ",".join("?" * len(part))
+                apps.extend(
+                    App(*row)
+                    for row in conn.execute(
+                        "SELECT app_id, org_id, deleted_at FROM apps"  # noqa: S608
+                        f" WHERE org_id IN ({marks})",
+                        part,
+                    )
+                )
+        apps.sort(key=lambda app: app.app_id)
+        return apps
+
+    def create_key(self, key: ApiKey) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.key_id,
+                    key.user_id,
+                    key.key_hash,
+                    key.mode,
+                    json.dumps(list(key.limited_to_orgs)),
+                    json.dumps(list(key.limited_to_apps)),
+                    key.expires_at,
+                    key.revoked_at,
+                    key.created_at,
+                ),
+            )
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT key_id, user_id, key_hash, mode, limited_to_orgs, limited_to_apps,"
+                " expires_at, revoked_at, created_at FROM api_keys WHERE key_hash = ?",
+                (key_hash,),
+            ).fetchone()
+        if row is None:
+            return None
+        return ApiKey(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            tuple(json.loads(row[4])),
+            tuple(json.loads(row[5])),
+            row[6],
+            row[7],
+            row[8],
+        )
+
+    def revoke_key(self, key_id: str, now: int) -> None:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?",
+                (now, key_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"no key {key_id!r}")
+
+    def is_empty(self) -> bool:
+        with self._read() as conn:
+            return conn.execute("SELECT 1 FROM orgs LIMIT 1").fetchone() is None
+
+    # --- statistics ---------------------------------------------------------------------------
+    def metric_rows(
+        self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
+    ) -> MetricRows:
+        result = MetricRows()
+        if not app_ids:
+            return result
+        ids = list(app_ids)
+        marks = ",".join("?" * len(ids))
+        group = "app_id" if by_app else "NULL"
+        with self._read() as conn:
+            for key, mau, storage in conn.execute(
+                f"SELECT {group}, COALESCE(SUM(mau_delta), 0), COALESCE(SUM(storage_delta), 0)"  # noqa: S608
+                f" FROM level_deltas WHERE app_id IN ({marks}) AND day < ? GROUP BY 1",
+                [*ids, from_day],
+            ):
+                result.mau_base[key] = mau
+                result.storage_base[key] = storage
+            for key, day, mau, storage, bandwidth in conn.execute(
+                f"SELECT {group}, day, SUM(mau_delta), SUM(storage_delta), SUM(bandwidth)"  # noqa: S608
+                f" FROM level_deltas WHERE app_id IN ({marks}) AND day BETWEEN ? AND ?"
+                " GROUP BY 1, 2",
+                [*ids, from_day, to_day],
+            ):
+                result.days.setdefault(key, {})[day] = (mau, storage, bandwidth)
+        return result
+
+    def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows:
+        result = VersionRows()
+        with self._read() as conn:
+            result.base = dict(
+                conn.execute(
+                    "SELECT version_name, SUM(delta) FROM version_deltas"
+                    " WHERE app_id = ? AND day < ? GROUP BY version_name",
+                    (app_id, from_day),
+                ).fetchall()
+            )
+            for version, day, delta in conn.execute(
+                "SELECT version_name, day, delta FROM version_deltas"
+                " WHERE app_id = ? AND day BETWEEN ? AND ?",
+                (app_id, from_day, to_day),
+            ):
+                result.days.setdefault(version, {})[day] = delta
+            result.first_seen = dict(
+                conn.execute(
+                    "SELECT version_name, first_seen FROM versions WHERE app_id = ?", (app_id,)
+                ).fetchall()
+            )
+        return result
+
+    # --- ingestion ----------------------------------------------------------------------------
+    @contextmanager
+    def writer(self) -> Iterator[SQLiteWriteTx]:
+        with self._write() as conn:
+            yield SQLiteWriteTx(conn)
+
+
+class SQLiteWriteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        claimed: list[bool] = []
+        execute = self._conn.execute
+        for key in keys:
+            cur = execute("INSERT OR IGNORE INTO event_ids VALUES (?, ?)", key)
+            claimed.append(cur.rowcount == 1)
+        return claimed
+
+    def insert_events(self, rows: Sequence[EventRow]) -> None:
+        self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
+        found: dict[DeviceKey, dict[int, DayState]] = {}
+        execute = self._conn.execute
+        for app_id, device_id in keys:
+            days = found.setdefault((app_id, device_id), {})
+            for day, version, ts in execute(
+                "SELECT day, version_name, ts FROM device_days WHERE app_id = ? AND device_id = ?",
+                (app_id, device_id),
+            ):
+                days[day] = (version, ts)
+        return found
+
+    def upsert_device_days(self, rows: Sequence[tuple[str, str, int, str, int]]) -> None:
+        self._conn.executemany("INSERT OR REPLACE INTO device_days VALUES (?, ?, ?, ?, ?)", rows)
+
+    def load_bundle_events(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[BundleEvent]]:
+        found: dict[tuple[str, str], list[BundleEvent]] = {}
+        for app_id, version in keys:
+            found[(app_id, version)] = [
+                (ts, bool(created), size)
+                for ts, created, size in self._conn.execute(
+                    "SELECT ts, is_created, bytes FROM bundle_events"
+                    " WHERE app_id = ? AND version_name = ?",
+                    (app_id, version),
+                )
+            ]
+        return found
+
+    def insert_bundle_events(self, rows: Sequence[tuple[str, str, int, bool, int]]) -> None:
+        self._conn.executemany("INSERT INTO bundle_events VALUES (?, ?, ?, ?, ?)", rows)
+
+    def add_level_deltas(
+        self, mau: dict[tuple[str, int], int], storage: dict[tuple[str, int], int]
+    ) -> None:
+        self._add_levels(
+            [(app, day, delta, 0, 0) for (app, day), delta in mau.items() if delta]
+            + [(app, day, 0, delta, 0) for (app, day), delta in storage.items() if delta]
+        )
+
+    def add_bandwidth(self, amounts: dict[tuple[str, int], int]) -> None:
+        self._add_levels([(app, day, 0, 0, size) for (app, day), size in amounts.items() if size])
+
+    def _add_levels(self, rows: list[tuple[str, int, int, int, int]]) -> None:
+        self._conn.executemany(
+            "INSERT INTO level_deltas VALUES (?, ?, ?, ?, ?) ON CONFLICT (app_id, day) DO UPDATE"
+            " SET mau_delta = mau_delta + excluded.mau_delta,"
+            " storage_delta = storage_delta + excluded.storage_delta,"
+            " bandwidth = bandwidth + excluded.bandwidth",
+            rows,
+        )
+
+    def add_version_deltas(self, deltas: dict[tuple[str, str, int], int]) -> None:
+        self._conn.executemany(
+            "INSERT INTO version_deltas VALUES (?, ?, ?, ?) ON CONFLICT (app_id, version_name, day)"
+            " DO UPDATE SET delta = delta + excluded.delta",
+            [(app, version, day, delta) for (app, version, day), delta in deltas.items() if delta],
+        )
+
+    def note_first_seen(self, first: dict[tuple[str, str], int]) -> None:
+        self._conn.executemany(
+            "INSERT INTO versions VALUES (?, ?, ?) ON CONFLICT (app_id, version_name)"
+            " DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen)",
+            [(app, version, ts) for (app, version), ts in first.items()],
+        )
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,76 @@
+"""Parsing of RFC 3339 timestamps and calendar dates into the integers the engine stores.
+
+Instants are integer microseconds since the Unix epoch (UTC); days are integer days since
+1970-01-01 (UTC). Fractions of a second beyond the microsecond are truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+MICROS_PER_DAY = 86_400_000_000
+EPOCH_DATE = date(1970, 1, 1)
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z"
+)
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+
+
+def parse_instant(text: str) -> int | None:
+    """Microseconds since the epoch of an RFC 3339 date-time with an offset, or None."""
+    m = _RFC3339.match(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    fraction = m.group(7) or ""
+    micro = int((fraction + "000000")[:6])
+    try:
+        local = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+    except ValueError:
+        return None
+    if m.group(8) is None:
+        sign = 1 if m.group(9) == "+" else -1
+        off_h, off_m = int(m.group(10)), int(m.group(11))
+        if off_h > 23 or off_m > 59:
+            return None
+        local -= sign * timedelta(hours=off_h, minutes=off_m)
+    return datetime_to_micros(local)
+
+
+def parse_day(text: str) -> int | None:
+    """The day number of ``YYYY-MM-DD``, or of the UTC date of an RFC 3339 date-time."""
+    m = _DATE.match(text)
+    if m is not None:
+        try:
+            return date_to_day(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            return None
+    micros = parse_instant(text)
+    return None if micros is None else micros // MICROS_PER_DAY
+
+
+def datetime_to_micros(value: datetime) -> int:
+    delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def micros_to_datetime(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+def date_to_day(value: date) -> int:
+    return (value - EPOCH_DATE).days
+
+
+def day_to_date(day: int) -> date:
+    return EPOCH_DATE + timedelta(days=day)
+
+
+def day_to_iso(day: int) -> str:
+    return day_to_date(day).isoformat()
+
+
+def today(now: datetime) -> int:
+    return datetime_to_micros(now) // MICROS_PER_DAY
