@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.responses import Response
 
 from otastats import __version__
@@ -28,11 +29,14 @@ def create_app(
     settings = settings or Settings.from_env()
     if store is None:
         store = open_store(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
-    app = FastAPI(
+    # The interactive docs are served from the installed package's assets, never from a CDN.
+    app = FastAPIOffline(
         title="otastats",
         version=__version__,
         description="Exact, real-time usage statistics for live-update (OTA) platforms.",
         redirect_slashes=False,
+        redoc_url=None,
+        static_url="/docs-assets",
     )
     app.state.context = ServiceContext(
         settings=settings,

@@ -39,7 +39,7 @@ def test_a_date_time_with_an_offset_is_taken_as_its_utc_date() -> None:
 
 def test_1096_days_are_allowed_and_1097_are_not() -> None:
     assert len(days("2021-03-15", "2024-03-14")) == 1096
-    with pytest.raises(InvalidBody, match="^to: must be at most 1095 days after from"):
+    with pytest.raises(InvalidBody, match=r"^to: must be at most 1095 days after from"):
         days("2021-03-14", "2024-03-14")
 
 

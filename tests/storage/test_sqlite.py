@@ -1,0 +1,56 @@
+"""The SQLite backend: schema at start, refusal of a newer schema, durable settings."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from otastats.storage import open_store
+from otastats.storage.open import UnsupportedDatabase
+from otastats.storage.sqlite import SCHEMA_VERSION, SchemaTooNew, SQLiteStore
+
+
+def test_the_schema_is_created_and_data_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "stats.db"
+    store = SQLiteStore(str(path))
+    store.create_org("00000000-0000-4000-8000-000000000001", "Acme", 0)
+    store.close()
+    reopened = SQLiteStore(str(path))
+    try:
+        org = reopened.get_org("00000000-0000-4000-8000-000000000001")
+        assert org is not None
+        assert org.name == "Acme"
+    finally:
+        reopened.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_database_with_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaTooNew, match="newer than this otastats understands"):
+        SQLiteStore(str(path))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_urls_name_relative_and_absolute_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    open_store("sqlite:///./relative.db").close()
+    open_store(f"sqlite:///{tmp_path}/absolute.db").close()
+    assert (tmp_path / "relative.db").exists()
+    assert (tmp_path / "absolute.db").exists()
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "sqlite:relative.db"])
+def test_unsupported_urls_say_what_to_use(url: str) -> None:
+    with pytest.raises(UnsupportedDatabase, match="sqlite:///"):
+        open_store(url)
