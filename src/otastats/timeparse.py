@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 MICROS_PER_DAY = 86_400_000_000
 EPOCH_DATE = date(1970, 1, 1)
@@ -23,20 +24,30 @@ def parse_instant(text: str) -> int | None:
     m = _RFC3339.match(text)
     if m is None:
         return None
-    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
-    fraction = m.group(7) or ""
-    micro = int((fraction + "000000")[:6])
-    try:
-        local = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-    except ValueError:
+    day_start = _day_start(m.group(1), m.group(2), m.group(3))
+    hour, minute, second = int(m.group(4)), int(m.group(5)), int(m.group(6))
+    if day_start is None or hour > 23 or minute > 59 or second > 59:
         return None
+    fraction = m.group(7)
+    micros = day_start + ((hour * 60 + minute) * 60 + second) * 1_000_000
+    if fraction:
+        micros += int((fraction + "00000")[:6])
     if m.group(8) is None:
-        sign = 1 if m.group(9) == "+" else -1
         off_h, off_m = int(m.group(10)), int(m.group(11))
         if off_h > 23 or off_m > 59:
             return None
-        local -= sign * timedelta(hours=off_h, minutes=off_m)
-    return datetime_to_micros(local)
+        offset = (off_h * 60 + off_m) * 60_000_000
+        micros += -offset if m.group(9) == "+" else offset
+    return micros
+
+
+@lru_cache(maxsize=4096)
+def _day_start(year: str, month: str, day: str) -> int | None:
+    """Microseconds at the start of a calendar day, or None for a day that does not exist."""
+    try:
+        return date_to_day(date(int(year), int(month), int(day))) * MICROS_PER_DAY
+    except ValueError:
+        return None
 
 
 def parse_day(text: str) -> int | None:

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from typing import IO, Any
 
 import orjson
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
 from otastats.ingest.body import Undecodable
@@ -48,6 +49,7 @@ def load_files(
                 BarColumn(),
                 TransferSpeedColumn(),
                 TextColumn("{task.fields[events]:,} events"),
+                console=Console(stderr=True),
                 disable=not show,
                 transient=True,
             )
