@@ -8,6 +8,7 @@ import uuid
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,7 +47,23 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
         return error_response(InvalidBody(f"{where}: {first.get('msg', 'is not valid')}"))
 
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            error = OtastatsError(
+                f"{request.method} is not allowed on {request.url.path}",
+                status="Method not allowed",
+            )
+        else:
+            error = OtastatsError(f"No such path: {request.url.path}", status="Not found")
+        error.http_status = exc.status_code
+        response = error_response(error)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
     app.add_exception_handler(OtastatsError, on_error)
+    app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_middleware(InternalErrorMiddleware)
 

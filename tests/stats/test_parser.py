@@ -12,8 +12,11 @@ TODAY = parse_day("2024-03-15")
 assert TODAY is not None
 
 
+FLAGS = ("breakdown", "noAccumulate")
+
+
 def days(query_from: str, query_to: str, **extra: str) -> list[int]:
-    return list(parse_query({"from": query_from, "to": query_to, **extra}, TODAY).days)
+    return list(parse_query({"from": query_from, "to": query_to, **extra}, TODAY, FLAGS).days)
 
 
 def test_both_ends_are_inclusive() -> None:
@@ -60,7 +63,7 @@ def test_bad_parameters_name_the_parameter_and_the_rule(
     params: dict[str, str], message: str
 ) -> None:
     with pytest.raises(InvalidBody) as raised:
-        parse_query(params, TODAY)
+        parse_query(params, TODAY, FLAGS)
     assert raised.value.error.startswith(message)
 
 
@@ -68,6 +71,16 @@ def test_booleans_are_exactly_true_or_false() -> None:
     query = parse_query(
         {"from": "2024-03-01", "to": "2024-03-02", "noAccumulate": "true", "breakdown": "false"},
         TODAY,
+        FLAGS,
     )
     assert query.no_accumulate is True
     assert query.breakdown is False
+
+
+def test_a_parameter_the_endpoint_does_not_take_is_ignored() -> None:
+    query = parse_query(
+        {"from": "2024-03-01", "to": "2024-03-02", "breakdown": "maybe", "noAccumulate": "1"},
+        TODAY,
+        (),
+    )
+    assert (query.breakdown, query.no_accumulate) == (False, False)

@@ -50,7 +50,9 @@ def test_urls_name_relative_and_absolute_files(
     assert (tmp_path / "absolute.db").exists()
 
 
-@pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "sqlite:relative.db"])
+@pytest.mark.parametrize(
+    "url", ["mysql://x/y", "sqlite://", "sqlite:relative.db", "sqlite:///:memory:"]
+)
 def test_unsupported_urls_say_what_to_use(url: str) -> None:
     with pytest.raises(UnsupportedDatabase, match="sqlite:///"):
         open_store(url)

@@ -127,7 +127,7 @@ def _size(raw: dict[str, object]) -> int:
     if value is None:
         raise EventError("bytes: is required")
     if type(value) is not int:
-        raise EventError("bytes: must be an integer")
+        raise EventError(f"bytes: must be an integer from 0 to {MAX_BYTES}")
     if value < 0:
         raise EventError("bytes: must be >= 0")
     if value > MAX_BYTES:

@@ -61,7 +61,7 @@ def app_statistics(
     to: DateParam = None,
     noAccumulate: FlagParam = None,
 ) -> Response:
-    query = parse_query(request.query_params, today(context.clock()))
+    query = parse_query(request.query_params, today(context.clock()), ("noAccumulate",))
     return _json(service.app_statistics(context.store, principal, app_id, query))
 
 
@@ -80,7 +80,7 @@ def org_statistics(
     breakdown: FlagParam = None,
     noAccumulate: FlagParam = None,
 ) -> Response:
-    query = parse_query(request.query_params, today(context.clock()))
+    query = parse_query(request.query_params, today(context.clock()), ("breakdown", "noAccumulate"))
     return _json(service.org_statistics(context.store, principal, org_id, query))
 
 
@@ -97,7 +97,7 @@ def user_statistics(
     to: DateParam = None,
     noAccumulate: FlagParam = None,
 ) -> Response:
-    query = parse_query(request.query_params, today(context.clock()))
+    query = parse_query(request.query_params, today(context.clock()), ("noAccumulate",))
     return _json(service.user_statistics(context.store, principal, query))
 
 

@@ -26,11 +26,13 @@ class StatsQuery:
         return range(self.from_day, self.to_day + 1)
 
 
-def parse_query(params: Mapping[str, str], today: int) -> StatsQuery:
+def parse_query(params: Mapping[str, str], today: int, flags: tuple[str, ...] = ()) -> StatsQuery:
+    """The query of an endpoint that takes the boolean parameters ``flags``; others are
+    ignored, as is any parameter an endpoint does not take."""
     from_day = _day(params, "from")
     to_day = _day(params, "to")
-    no_accumulate = _flag(params, "noAccumulate")
-    breakdown = _flag(params, "breakdown")
+    no_accumulate = "noAccumulate" in flags and _flag(params, "noAccumulate")
+    breakdown = "breakdown" in flags and _flag(params, "breakdown")
     if from_day > to_day:
         raise InvalidBody("from: must not be after to")
     if to_day - from_day > MAX_SPAN_DAYS:

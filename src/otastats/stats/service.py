@@ -33,16 +33,22 @@ def org_statistics(
     if not principal.may_read_org(org_id):
         raise OrgForbidden()
     app_ids = [app.app_id for app in store.apps_of_orgs([org_id])]
-    total = points(
-        store.metric_rows(app_ids, query.from_day, query.to_day, by_app=False), None, query
-    )
+    rows = store.metric_rows(app_ids, query.from_day, query.to_day, by_app=query.breakdown)
     if not query.breakdown:
-        return total
-    per_app = store.metric_rows(app_ids, query.from_day, query.to_day, by_app=True)
+        return points(rows, None, query)
+    # Global is the sum of the apps' rows from the same read, so the two always agree.
+    rows.mau_base[None] = sum(rows.mau_base.values())
+    rows.storage_base[None] = sum(rows.storage_base.values())
+    summed: dict[int, tuple[int, int, int]] = {}
+    for by_day in list(rows.days.values()):
+        for day, (mau, storage, bandwidth) in by_day.items():
+            before = summed.get(day, (0, 0, 0))
+            summed[day] = (before[0] + mau, before[1] + storage, before[2] + bandwidth)
+    rows.days[None] = summed
     by_app: list[Point] = []
     for app_id in sorted(app_ids):
-        by_app.extend({"app_id": app_id, **point} for point in points(per_app, app_id, query))
-    return {"global": total, "byApp": by_app}
+        by_app.extend({"app_id": app_id, **point} for point in points(rows, app_id, query))
+    return {"global": points(rows, None, query), "byApp": by_app}
 
 
 def user_statistics(store: Store, principal: Principal, query: StatsQuery) -> list[Point]:

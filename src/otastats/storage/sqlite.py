@@ -26,16 +26,16 @@ class SchemaTooNew(RuntimeError):
 def path_from_url(url: str) -> str:
     """The file path of ``sqlite:///relative.db`` or ``sqlite:////absolute.db``."""
     rest = url.removeprefix("sqlite://")
-    if not rest.startswith("/") or rest == "/":
-        raise ValueError(f"not a SQLite URL with a file path: {url!r}")
     path = rest[1:]
-    return path if path else ":memory:"
+    # An in-memory database would be a different, empty one for each connection.
+    if not rest.startswith("/") or not path or path == ":memory:":
+        raise ValueError(f"not a SQLite URL with a file path: {url!r}")
+    return path
 
 
 class SQLiteStore:
     def __init__(self, path: str, *, query_timeout_ms: int = 10_000) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._query_timeout = query_timeout_ms / 1000
         self._write_lock = threading.Lock()
