@@ -16,7 +16,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 
 from otastats.admin import service as admin
-from otastats.config import DEFAULT_DATABASE_URL, MAX_EVENTS_PER_REQUEST, Settings, SettingsError
+from otastats.config import DEFAULT_DATABASE_URL, Settings, SettingsError
 from otastats.errors import OtastatsError
 from otastats.storage import Store, open_store
 from otastats.storage.open import UnsupportedDatabase
@@ -52,6 +52,10 @@ DatabaseOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+FILE_CHUNK_EVENTS = 50_000
+"""Events of a file committed in one transaction by ``otastats ingest``."""
 
 
 class BadInput(Exception):
@@ -236,7 +240,7 @@ def ingest_files(
             raise BadInput(f"{name}: no such file")
     store = _open(database)
     try:
-        result = load_files(store, files, _now, chunk=MAX_EVENTS_PER_REQUEST)
+        result = load_files(store, files, _now, chunk=FILE_CHUNK_EVENTS)
     finally:
         store.close()
     _emit(
