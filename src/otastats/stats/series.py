@@ -9,24 +9,38 @@ from otastats.timeparse import day_to_iso
 Point = dict[str, int | str]
 
 
-def points(rows: MetricRows, key: str | None, query: StatsQuery) -> list[Point]:
-    """The points of one app (or of the apps summed, key None), mau and storage as levels."""
+def points(
+    rows: MetricRows, key: str | None, query: StatsQuery, dates: list[str] | None = None
+) -> list[Point]:
+    """The points of one app (or of the apps summed, key None), mau and storage as levels.
+
+    With ``app_id`` set, each point also names the app (the rows of an org breakdown);
+    ``dates`` may pass the ISO dates of ``query.days`` when many series share them.
+    """
     mau = rows.mau_base.get(key, 0)
     storage = rows.storage_base.get(key, 0)
     bandwidth_total = 0
     by_day = rows.days.get(key, {})
+    accumulate = not query.no_accumulate
     result: list[Point] = []
-    for day in query.days:
-        mau_delta, storage_delta, bandwidth = by_day.get(day, (0, 0, 0))
+    for day, date in zip(query.days, dates or iso_dates(query), strict=True):
+        mau_delta, storage_delta, bandwidth = by_day.get(day, _NOTHING)
         mau += mau_delta
         storage += storage_delta
         bandwidth_total += bandwidth
         result.append(
             {
-                "date": day_to_iso(day),
+                "date": date,
                 "mau": mau,
                 "storage": storage,
-                "bandwidth": bandwidth if query.no_accumulate else bandwidth_total,
+                "bandwidth": bandwidth_total if accumulate else bandwidth,
             }
         )
     return result
+
+
+_NOTHING = (0, 0, 0)
+
+
+def iso_dates(query: StatsQuery) -> list[str]:
+    return [day_to_iso(day) for day in query.days]

@@ -6,7 +6,7 @@ from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
 from otastats.stats.bundle_usage import bundle_usage
 from otastats.stats.parser import StatsQuery
-from otastats.stats.series import Point, points
+from otastats.stats.series import Point, iso_dates, points
 from otastats.storage.base import Store
 from otastats.storage.records import App
 
@@ -45,10 +45,12 @@ def org_statistics(
             before = summed.get(day, (0, 0, 0))
             summed[day] = (before[0] + mau, before[1] + storage, before[2] + bandwidth)
     rows.days[None] = summed
+    dates = iso_dates(query)
     by_app: list[Point] = []
     for app_id in sorted(app_ids):
-        by_app.extend({"app_id": app_id, **point} for point in points(rows, app_id, query))
-    return {"global": points(rows, None, query), "byApp": by_app}
+        for point in points(rows, app_id, query, dates):
+            by_app.append({"app_id": app_id, **point})
+    return {"global": points(rows, None, query, dates), "byApp": by_app}
 
 
 def user_statistics(store: Store, principal: Principal, query: StatsQuery) -> list[Point]:

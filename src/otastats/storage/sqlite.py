@@ -289,11 +289,18 @@ class SQLiteStore:
             ):
                 result.mau_base[key] = mau
                 result.storage_base[key] = storage
+            # Per app, (app_id, day) is the key: each row is already one app's day.
+            # ``marks`` holds only placeholders, so the statements are built of constants.
+            where = f" FROM level_deltas WHERE app_id IN ({marks}) AND day BETWEEN ? AND ?"
+            in_range = (
+                "SELECT app_id, day, mau_delta, storage_delta, bandwidth" + where
+                if by_app
+                else "SELECT NULL, day, SUM(mau_delta), SUM(storage_delta), SUM(bandwidth)"
+                + where
+                + " GROUP BY day"
+            )
             for key, day, mau, storage, bandwidth in conn.execute(
-                f"SELECT {group}, day, SUM(mau_delta), SUM(storage_delta), SUM(bandwidth)"  # noqa: S608
-                f" FROM level_deltas WHERE app_id IN ({marks}) AND day BETWEEN ? AND ?"
-                " GROUP BY 1, 2",
-                [*ids, from_day, to_day],
+                in_range, [*ids, from_day, to_day]
             ):
                 result.days.setdefault(key, {})[day] = (mau, storage, bandwidth)
         return result
