@@ -14,6 +14,7 @@ from otastats.config import Settings
 from otastats.context import Clock, ServiceContext, system_clock
 from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
+from otastats.me.endpoints import router as me_router
 from otastats.stats.endpoints import router as stats_router
 from otastats.storage import Store, open_store
 
@@ -47,6 +48,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(stats_router)
     app.include_router(ingest_router)
+    app.include_router(me_router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness check; needs no key")
     def healthz() -> Response:

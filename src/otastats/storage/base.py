@@ -99,3 +99,7 @@ class Store(Protocol):
         """One write transaction: committed (durably) when the block exits without error."""
 
     def close(self) -> None: ...
+
+    # --- the key's own view -------------------------------------------------------------------
+    def get_orgs(self, org_ids: Iterable[str]) -> dict[str, Org]:
+        """org_id -> organization, for those of the ids that exist."""

@@ -334,6 +334,20 @@ class SQLiteStore:
         with self._write() as conn:
             yield SQLiteWriteTx(conn)
 
+    # --- the key's own view -------------------------------------------------------------------
+    def get_orgs(self, org_ids: Iterable[str]) -> dict[str, Org]:
+        ids = list(dict.fromkeys(org_ids))
+        found: dict[str, Org] = {}
+        with self._read() as conn:
+            for part in _chunks(ids):
+                marks = ",".join("?" * len(part))
+                for row in conn.execute(
+                    f"SELECT org_id, name FROM orgs WHERE org_id IN ({marks})",  # noqa: S608
+                    part,
+                ):
+                    found[row[0]] = Org(*row)
+        return found
+
 
 class SQLiteWriteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
