@@ -1,0 +1,65 @@
+"""The Statistics answers written as CSV: one row per day, or per app and day for a breakdown.
+
+The figures are those of the JSON answer, written the same way (integers, one-decimal
+percentages); only the layout differs. Rows end with CRLF, as RFC 4180 has it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+POINT_COLUMNS = ("date", "mau", "storage", "bandwidth")
+BREAKDOWN_COLUMNS = ("app_id", *POINT_COLUMNS)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def points_csv(points: Iterable[Mapping[str, Any]]) -> str:
+    """``date,mau,storage,bandwidth``: one row per point."""
+    return _table(POINT_COLUMNS, ([point[name] for name in POINT_COLUMNS] for point in points))
+
+
+def breakdown_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """``app_id,date,mau,storage,bandwidth``: the ``byApp`` rows of an organization."""
+    return _table(
+        BREAKDOWN_COLUMNS,
+        ([_text(row["app_id"]), *(row[name] for name in POINT_COLUMNS)] for row in rows),
+    )
+
+
+def bundle_usage_csv(answer: Mapping[str, Sequence[Any]]) -> str:
+    """``date``, then ``<version> %`` for each version, then ``<version> devices`` for each.
+
+    Versions come in the order of the JSON ``datasets``; each row is one label day.
+    """
+    labels: Sequence[str] = answer["labels"]
+    datasets: Sequence[Mapping[str, Any]] = answer["datasets"]
+    header = [
+        "date",
+        *(_text(f"{dataset['label']} %") for dataset in datasets),
+        *(_text(f"{dataset['label']} devices") for dataset in datasets),
+    ]
+    rows = (
+        [
+            label,
+            *(f"{dataset['data'][index]:.1f}" for dataset in datasets),
+            *(dataset["counts"][index] for dataset in datasets),
+        ]
+        for index, label in enumerate(labels)
+    )
+    return _table(header, rows)
+
+
+def _text(value: str) -> str:
+    """A text cell that a spreadsheet would take for a formula gets a leading apostrophe."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
