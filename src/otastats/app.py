@@ -12,6 +12,7 @@ from otastats import __version__
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
 from otastats.context import Clock, ServiceContext, system_clock
+from otastats.dashboard.endpoints import router as dashboard_router
 from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
 from otastats.me.endpoints import router as me_router
@@ -49,6 +50,7 @@ def create_app(
     app.include_router(stats_router)
     app.include_router(ingest_router)
     app.include_router(me_router)
+    app.include_router(dashboard_router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness check; needs no key")
     def healthz() -> Response:
