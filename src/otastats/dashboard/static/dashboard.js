@@ -275,6 +275,8 @@
       to: range.to,
       days: String(days),
       drawMs: String(elapsed),
+      // Since the page began to load: the first drawing includes loading the scripts.
+      drawnAt: String(Math.round(performance.now())),
     });
     board.setAttribute("aria-busy", "false");
     const shown = days ? `${days} days, ${range.from} to ${data.daily[days - 1].date}` : "no days";
