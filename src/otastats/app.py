@@ -15,6 +15,7 @@ from otastats.context import Clock, ServiceContext, system_clock
 from otastats.dashboard.endpoints import router as dashboard_router
 from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
+from otastats.ingest.group_commit import GroupCommit
 from otastats.me.endpoints import router as me_router
 from otastats.stats.endpoints import router as stats_router
 from otastats.storage import Store, open_store
@@ -45,6 +46,7 @@ def create_app(
         store=store,
         clock=clock,
         limits=RateLimits.in_memory(settings.rate_limit, settings.auth_failure_limit),
+        writes=GroupCommit(store),
     )
     install_error_handlers(app)
     app.include_router(stats_router)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
+from otastats.ingest.group_commit import GroupCommit
 from otastats.storage.base import Store
 from otastats.timeparse import datetime_to_micros
 
@@ -24,6 +25,7 @@ class ServiceContext:
     store: Store
     clock: Clock
     limits: RateLimits
+    writes: GroupCommit
 
     def now(self) -> int:
         """The current instant, in microseconds since the epoch."""

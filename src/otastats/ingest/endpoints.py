@@ -13,7 +13,7 @@ from otastats.auth.dependencies import Authenticated, Context
 from otastats.config import MAX_BODY_BYTES
 from otastats.errors import AppForbidden, InvalidBody, PayloadTooLarge
 from otastats.ingest.body import decode_body
-from otastats.ingest.service import ingest
+from otastats.ingest.service import IngestResult, prepare
 from otastats.schemas import error_responses
 
 router = APIRouter(tags=["ingestion"])
@@ -64,7 +64,11 @@ async def ingest_events(request: Request, principal: Authenticated, context: Con
     events = decode_body(body, request.headers.get("content-type"))
     if not principal.may_write:
         raise AppForbidden()
-    result = await run_in_threadpool(
-        ingest, context.store, events, context.now(), principal.write_refusal
-    )
+    now = context.now()
+
+    def validate_and_write() -> IngestResult:
+        prepared = prepare(context.store, events, now, principal.write_refusal)
+        return context.writes.write(prepared)
+
+    result = await run_in_threadpool(validate_and_write)
     return Response(orjson.dumps(result.as_dict()), media_type="application/json")

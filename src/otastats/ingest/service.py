@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from otastats.ingest.apply import apply_events
 from otastats.ingest.body import Undecodable
 from otastats.ingest.schemas import Event, EventError, validate_event
-from otastats.storage.base import Store
+from otastats.storage.base import Store, WriteTx
 from otastats.storage.records import App
 
 AppCheck = Callable[[App | None], str | None]
@@ -45,8 +45,15 @@ def existing_app(app: App | None) -> str | None:
     return None
 
 
-def ingest(store: Store, raw_events: Sequence[object], now: int, check: AppCheck) -> IngestResult:
-    result = IngestResult()
+@dataclass(slots=True)
+class Prepared:
+    """A request's events after validation and authorization, ready to be written."""
+
+    allowed: list[Event]
+    rejected: dict[int, str]
+
+
+def prepare(store: Store, raw_events: Sequence[object], now: int, check: AppCheck) -> Prepared:
     rejected: dict[int, str] = {}
     valid: list[tuple[int, Event]] = []
     for index, raw in enumerate(raw_events):
@@ -66,13 +73,22 @@ def ingest(store: Store, raw_events: Sequence[object], now: int, check: AppCheck
             allowed.append(event)
         else:
             rejected[index] = reason
+    return Prepared(allowed, rejected)
+
+
+def write_prepared(tx: WriteTx, prepared: Prepared) -> IngestResult:
+    """Deduplicate and apply one prepared request inside an open write transaction."""
+    allowed = prepared.allowed
+    with_ids = [event for event in allowed if event.event_id is not None]
+    claimed = tx.claim_event_ids([(e.app_id, e.event_id or "") for e in with_ids])
+    duplicate = {id(event) for event, new in zip(with_ids, claimed, strict=True) if not new}
+    fresh = [event for event in allowed if id(event) not in duplicate]
+    apply_events(tx, fresh)
+    return IngestResult(len(fresh), len(duplicate), sorted(prepared.rejected.items()))
+
+
+def ingest(store: Store, raw_events: Sequence[object], now: int, check: AppCheck) -> IngestResult:
+    """Validate, authorize and write one batch in its own transaction."""
+    prepared = prepare(store, raw_events, now, check)
     with store.writer() as tx:
-        with_ids = [event for event in allowed if event.event_id is not None]
-        claimed = tx.claim_event_ids([(e.app_id, e.event_id or "") for e in with_ids])
-        duplicate = {id(event) for event, new in zip(with_ids, claimed, strict=True) if not new}
-        fresh = [event for event in allowed if id(event) not in duplicate]
-        apply_events(tx, fresh)
-    result.accepted = len(fresh)
-    result.duplicates = len(duplicate)
-    result.rejected = sorted(rejected.items())
-    return result
+        return write_prepared(tx, prepared)

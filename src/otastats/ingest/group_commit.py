@@ -1,0 +1,66 @@
+"""Group commit: the prepared batches of concurrent requests share one durable commit.
+
+Each acknowledged request must be on disk, so every commit waits for the disk to sync. When
+several requests are waiting to write, the first of them writes all the waiting batches in one
+transaction, in the order they arrived, and one sync acknowledges them all. A failure fails
+every batch of that transaction, and none of them is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from otastats.ingest.service import IngestResult, Prepared, write_prepared
+from otastats.storage.base import Store
+
+
+@dataclass(slots=True)
+class _Pending:
+    prepared: Prepared
+    result: IngestResult | None = None
+    error: BaseException | None = None
+    finished: bool = False
+
+
+class GroupCommit:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._changed = threading.Condition()
+        self._waiting: list[_Pending] = []
+        self._writing = False
+
+    def write(self, prepared: Prepared) -> IngestResult:
+        mine = _Pending(prepared)
+        with self._changed:
+            self._waiting.append(mine)
+            while self._writing and not mine.finished:
+                self._changed.wait()
+            lead = not mine.finished
+            if lead:
+                self._writing = True
+                batch, self._waiting = self._waiting, []
+        if lead:
+            self._write(batch)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.result is not None
+        return mine.result
+
+    def _write(self, batch: list[_Pending]) -> None:
+        results: list[IngestResult] = []
+        error: BaseException | None = None
+        try:
+            with self._store.writer() as tx:
+                results = [write_prepared(tx, pending.prepared) for pending in batch]
+        except BaseException as exc:  # every batch of the failed transaction reports it
+            error = exc
+        with self._changed:
+            for index, pending in enumerate(batch):
+                if error is None:
+                    pending.result = results[index]
+                else:
+                    pending.error = error
+                pending.finished = True
+            self._writing = False
+            self._changed.notify_all()
