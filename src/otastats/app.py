@@ -45,7 +45,7 @@ def create_app(
         settings=settings,
         store=store,
         clock=clock,
-        limits=RateLimits.in_memory(settings.rate_limit, settings.auth_failure_limit),
+        limits=RateLimits.from_settings(settings),
         writes=GroupCommit(store),
     )
     install_error_handlers(app)

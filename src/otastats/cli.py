@@ -309,6 +309,11 @@ def serve(
 
     settings = _settings(database)
     store = _open(database)
+    try:
+        app = create_app(settings, store=store)
+    except SettingsError as exc:
+        store.close()
+        raise BadInput(str(exc)) from None
     if demo_data:
         from otastats.admin.demo_key import demo_key_for
 
@@ -321,7 +326,6 @@ def serve(
         sys.stdout.flush()
     elif as_json:
         _emit(True, {"url": f"http://{host}:{port}"}, "")
-    app = create_app(settings, store=store)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

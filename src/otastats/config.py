@@ -25,6 +25,8 @@ class Settings:
     """Failed authentications per client address in 15 minutes; 0 turns the limit off."""
     query_timeout_ms: int = 10_000
     """Longest time a statistics query may run before it is cut off."""
+    redis_url: str | None = None
+    """Where several server processes keep their shared rate-limit counters; None: in memory."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +36,7 @@ class Settings:
             rate_limit=_non_negative_int(env, "OTASTATS_RATE_LIMIT", 2000),
             auth_failure_limit=_non_negative_int(env, "OTASTATS_AUTH_FAILURE_LIMIT", 20),
             query_timeout_ms=_non_negative_int(env, "OTASTATS_QUERY_TIMEOUT_MS", 10_000),
+            redis_url=_redis_url(env),
         )
 
 
@@ -51,3 +54,15 @@ def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise SettingsError(f"{name}={raw!r} is negative; set it to 0 or more")
     return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("OTASTATS_REDIS_URL", "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(
+            f"OTASTATS_REDIS_URL={raw!r} is not a Redis URL; use redis://host:6379/0"
+            " (or rediss:// with TLS), or unset it to keep rate limits in memory"
+        )
+    return raw

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerMinute, storage, strategies
 
+from otastats.config import Settings, SettingsError
 from otastats.errors import TooManyRequests
 
 AUTH_FAILURE_WINDOW_MINUTES = 15
@@ -21,14 +22,32 @@ class RateLimits:
 
     @classmethod
     def in_memory(cls, per_key_per_minute: int, auth_failures: int) -> RateLimits:
+        return cls._with(storage.MemoryStorage(), per_key_per_minute, auth_failures)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, redis_prefix: str = "otastats") -> RateLimits:
+        """Counters in Redis when OTASTATS_REDIS_URL is set, so that every server process
+        sharing it shares the limits; otherwise in this process's memory."""
+        if settings.redis_url is None:
+            return cls.in_memory(settings.rate_limit, settings.auth_failure_limit)
+        shared = storage.RedisStorage(settings.redis_url, key_prefix=redis_prefix)
+        if not shared.check():
+            raise SettingsError(
+                f"OTASTATS_REDIS_URL: no Redis answers at {settings.redis_url}; start it,"
+                " correct the URL, or unset it to keep rate limits in memory"
+            )
+        return cls._with(shared, settings.rate_limit, settings.auth_failure_limit)
+
+    @classmethod
+    def _with(cls, counters: storage.Storage, per_minute: int, auth_failures: int) -> RateLimits:
         return cls(
-            per_key=RateLimitItemPerMinute(per_key_per_minute) if per_key_per_minute else None,
+            per_key=RateLimitItemPerMinute(per_minute) if per_minute else None,
             auth_failures=(
                 RateLimitItemPerMinute(auth_failures, AUTH_FAILURE_WINDOW_MINUTES)
                 if auth_failures
                 else None
             ),
-            limiter=strategies.MovingWindowRateLimiter(storage.MemoryStorage()),
+            limiter=strategies.MovingWindowRateLimiter(counters),
         )
 
     def check_address(self, address: str) -> None:
