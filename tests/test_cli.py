@@ -283,7 +283,7 @@ def test_key_create_in_each_mode(cli: Cli, db_path: Path, tenant: Tenant, mode: 
     created = make_key(cli, tenant.user_id, mode=mode)
     store = open_store(db_path)
     try:
-        record = store.key_by_hash(hash_key(created["key"]))
+        record = store.key_by_hash(hash_key(created["key"], store.key_secret()))
     finally:
         store.close()
     assert record is not None
@@ -320,7 +320,7 @@ def test_key_create_with_repeated_org_and_app_limits(
     )
     store = open_store(db_path)
     try:
-        record = store.key_by_hash(hash_key(created["key"]))
+        record = store.key_by_hash(hash_key(created["key"], store.key_secret()))
     finally:
         store.close()
     assert record is not None
@@ -339,7 +339,7 @@ def test_key_create_with_repeated_org_and_app_limits(
 def _expires_at(db_path: Path, key: str) -> int | None:
     store = open_store(db_path)
     try:
-        record = store.key_by_hash(hash_key(key))
+        record = store.key_by_hash(hash_key(key, store.key_secret()))
     finally:
         store.close()
     assert record is not None

@@ -56,3 +56,36 @@ def test_urls_name_relative_and_absolute_files(
 def test_unsupported_urls_say_what_to_use(url: str) -> None:
     with pytest.raises(UnsupportedDatabase, match="sqlite:///"):
         open_store(url)
+
+
+def test_version_1_databases_are_upgraded_and_their_plain_key_hashes_revoked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v1.db"
+    script = (Path(__file__).parents[2] / "src/otastats/storage/schema/sqlite_1.sql").read_text()
+    with sqlite3.connect(path) as conn:
+        conn.executescript(script)
+        conn.execute("INSERT INTO users VALUES ('u', 'a@b.c', 'a@b.c', 0)")
+        conn.execute(
+            "INSERT INTO api_keys VALUES ('k', 'u', 'plainsha', 'read', '[]', '[]', NULL, NULL, 0)"
+        )
+        conn.execute("PRAGMA user_version=1")
+    store = SQLiteStore(str(path))
+    try:
+        key = store.key_by_hash("plainsha")
+        assert key is not None
+        assert key.revoked_at == 0
+        assert len(store.key_secret()) == 32
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_each_database_has_its_own_key_secret(tmp_path: Path) -> None:
+    first, second = SQLiteStore(str(tmp_path / "a.db")), SQLiteStore(str(tmp_path / "b.db"))
+    try:
+        assert first.key_secret() != second.key_secret()
+    finally:
+        first.close()
+        second.close()

@@ -107,7 +107,7 @@ def create_key(
     record = ApiKey(
         key_id=str(uuid.uuid4()),
         user_id=user_id,
-        key_hash=hash_key(key),
+        key_hash=hash_key(key, store.key_secret()),
         mode=mode,
         limited_to_orgs=org_ids,
         limited_to_apps=tuple(dict.fromkeys(apps)),

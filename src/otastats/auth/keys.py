@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 KEY_PREFIX = "ota_"
@@ -13,6 +14,7 @@ def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def hash_key(key: str) -> str:
-    """The stored form of a key; keys are random, so a plain SHA-256 cannot be reversed."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+def hash_key(key: str, secret: bytes) -> str:
+    """The stored form of a key: HMAC-SHA-256 under the database's secret, so that the stored
+    hashes alone cannot even be checked against guessed keys."""
+    return hmac.new(secret, key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()

@@ -81,6 +81,9 @@ class Store(Protocol):
     def apps_of_orgs(self, org_ids: Iterable[str]) -> list[App]: ...
     def create_key(self, key: ApiKey) -> None: ...
     def key_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    def key_secret(self) -> bytes:
+        """The database's secret that keys are hashed with (created with the schema)."""
+
     def revoke_key(self, key_id: str, now: int) -> None:
         """Raises NotFound when there is no such key."""
 

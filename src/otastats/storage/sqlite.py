@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from otastats.errors import Conflict, NotFound
 from otastats.storage.base import BundleEvent, DayState, DeviceKey, EventRow
 from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 _JSON_CHUNK = 50_000  # keys passed as one JSON array to a set-based lookup
 T = TypeVar("T")
@@ -47,6 +48,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._key_secret: bytes | None = None
         self._writer = self._connect()
         self._writer.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before it is acknowledged, even across a power loss.
@@ -108,13 +110,37 @@ class SQLiteStore:
                     f"the database {self._path} has schema version {version}, newer than this"
                     f" otastats understands ({SCHEMA_VERSION}); upgrade otastats"
                 )
-            if version == 0:
-                script = resources.files("otastats.storage").joinpath("schema/sqlite_1.sql")
-                self._writer.executescript(
-                    "BEGIN IMMEDIATE;"
-                    + script.read_text(encoding="utf-8")
-                    + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                )
+            if version == SCHEMA_VERSION:
+                return
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    script = resources.files("otastats.storage").joinpath(
+                        f"schema/sqlite_{step}.sql"
+                    )
+                    # The scripts hold no ';' but between statements (comments included).
+                    for statement in script.read_text(encoding="utf-8").split(";"):
+                        if statement.strip():
+                            self._writer.execute(statement)
+                    if step == 2:
+                        self._writer.execute(
+                            "INSERT INTO meta VALUES ('key_secret', ?)", (secrets.token_hex(32),)
+                        )
+                self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    def key_secret(self) -> bytes:
+        secret: bytes | None = getattr(self, "_key_secret", None)
+        if secret is None:
+            with self._read() as conn:
+                (value,) = conn.execute(
+                    "SELECT value FROM meta WHERE name = 'key_secret'"
+                ).fetchone()
+            secret = self._key_secret = bytes.fromhex(value)
+        return secret
 
     def close(self) -> None:
         with self._readers_lock:

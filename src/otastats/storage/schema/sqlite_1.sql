@@ -1,5 +1,5 @@
 -- Schema version 1 of the SQLite backend.
--- Instants are integer microseconds since the epoch (UTC); days are integer days since 1970-01-01.
+-- Instants are integer microseconds since the epoch (UTC), days are integer days since 1970-01-01.
 
 CREATE TABLE orgs (
     org_id      TEXT PRIMARY KEY,
