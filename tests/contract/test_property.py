@@ -1,0 +1,647 @@
+"""Property tests of SPEC section 2: every figure is exact, whatever the arrival order.
+
+Random events over two organizations and three apps (one maybe deleted after ingestion) go
+through the real HTTP app, ``POST /ingest/events``, in a random order and random batches, as
+NDJSON or JSON arrays. Then every Statistics endpoint, for random ranges and flags, must equal
+the brute-force oracle of ``tests/oracle.py`` exactly; and two different arrival orders of the
+same events must give byte-identical answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from otastats.admin import service as admin
+from otastats.storage.sqlite import SQLiteStore
+from tests.conftest import NOW, Tenants, make_client
+from tests.oracle import Oracle, Scope, parse_date_param
+
+pytestmark = pytest.mark.slow
+
+TODAY = NOW.date()
+EARLIEST = NOW - timedelta(days=70)
+LATEST = NOW + timedelta(minutes=4)
+"""Events stay within the 5 minutes of future that ingestion tolerates."""
+
+ALPHA, BETA, OTHER = "com.example.alpha", "com.example.Beta", "org.other.app"
+APP_ORGS = {ALPHA: "o1", BETA: "o1", OTHER: "o2"}
+"""App -> org label; the real org ids are made per example. BETA sorts before ALPHA."""
+APPS = tuple(APP_ORGS)
+ORGS = ("o1", "o2")
+UNKNOWN_APP = "com.example.unknown"
+DEVICES = ("d1", "d2", "d3", "d4", "d5", "d6", "d7")
+VERSIONS = ("1.0.0", "1.0.2", "1.0.10", "2.0.0", "v\uff61", "v\U0001f600")
+"""'1.0.10' < '1.0.2', and U+FF61 < U+1F600 in code-point order (not in UTF-16 order)."""
+BUNDLE_VERSIONS = VERSIONS[:3]
+"""Few versions for bundle events, so that creations and deletions of one version meet."""
+OFFSETS = (0, 0, 0, 330, -480, 840, -720, 60, -150)
+"""Minutes east of UTC; several move an instant to another local date."""
+KINDS = ("device_seen",) * 5 + ("download",) * 2 + ("bundle_created",) * 2 + ("bundle_deleted",)
+STORY_KINDS = ("device_seen",) * 3 + ("download", "bundle_created", "bundle_deleted")
+EVENT_IDS = ("a", "b", "c", "d")
+
+SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# --- generating events ----------------------------------------------------------------------
+
+
+def format_instant(instant: datetime, offset: int, sep: str, utc_zone: str, digits: int) -> str:
+    """An RFC 3339 text of ``instant`` (already a multiple of the fraction's precision)."""
+    local = instant.astimezone(timezone(timedelta(minutes=offset)))
+    text = local.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+    if digits:
+        text += "." + f"{local.microsecond:06d}"[:digits]
+    if offset == 0:
+        return text + utc_zone
+    hours, minutes = divmod(abs(offset), 60)
+    return f"{text}{'+' if offset > 0 else '-'}{hours:02d}:{minutes:02d}"
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+_DAY_EDGES = (timedelta(0), timedelta(microseconds=1), timedelta(days=1, microseconds=-1))
+
+
+@st.composite
+def plain_instants(draw: st.DrawFn) -> datetime:
+    """An instant of the last 70 days, often on a day's edge, with 0 to 6 fraction digits."""
+    instant = draw(
+        st.one_of(
+            st.datetimes(
+                min_value=EARLIEST.replace(tzinfo=None),
+                max_value=LATEST.replace(tzinfo=None),
+                timezones=st.just(UTC),
+            ),
+            st.builds(
+                lambda back, edge: min(_midnight(TODAY - timedelta(days=back)) + edge, LATEST),
+                st.integers(0, 70),
+                st.sampled_from(_DAY_EDGES),
+            ),
+        )
+    )
+    digits = draw(st.integers(0, 6))
+    return instant - timedelta(microseconds=instant.microsecond % 10 ** (6 - digits))
+
+
+@st.composite
+def texts_of(draw: st.DrawFn, instant: datetime) -> str:
+    """One of the many RFC 3339 texts of exactly ``instant``."""
+    fraction = f"{instant.microsecond:06d}".rstrip("0")
+    return format_instant(
+        instant,
+        draw(st.sampled_from(OFFSETS)),
+        draw(st.sampled_from("Tt")),
+        draw(st.sampled_from(("Z", "z", "+00:00", "-00:00"))),
+        draw(st.integers(len(fraction), 6)),
+    )
+
+
+def instants(shared: list[datetime]) -> st.SearchStrategy[datetime]:
+    """Often one of a few instants shared by the example's events."""
+    return st.one_of(st.sampled_from(shared), plain_instants())
+
+
+def _flags_and_extras(draw: st.DrawFn, event: dict[str, Any], *, counted: bool) -> None:
+    if counted:
+        emulator = draw(st.sampled_from((None, False)))
+        prod = draw(st.sampled_from((None, True)))
+    else:
+        emulator = draw(st.sampled_from((None, None, None, False, True)))
+        prod = draw(st.sampled_from((None, None, None, True, False)))
+    if emulator is not None:
+        event["is_emulator"] = emulator
+    if prod is not None:
+        event["is_prod"] = prod
+    if draw(st.booleans()):
+        event["channel"] = "production"
+        event["unknown_field"] = [1, 2]
+
+
+def _size(draw: st.DrawFn) -> int:
+    return draw(st.one_of(st.integers(0, 10**9), st.sampled_from((0, 1, 2**53))))
+
+
+def _event_id(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
+    event_id = draw(st.one_of(st.none(), st.sampled_from(EVENT_IDS)))
+    if event_id is not None:
+        event["event_id"] = event_id
+    return event
+
+
+@st.composite
+def events(draw: st.DrawFn, shared: list[datetime]) -> dict[str, Any]:
+    """One valid event of any type, from small pools of apps, devices and versions."""
+    kind = draw(st.sampled_from(KINDS))
+    event: dict[str, Any] = {"type": kind, "app_id": draw(st.sampled_from(APPS))}
+    if kind in ("device_seen", "download"):
+        event["device_id"] = draw(st.sampled_from(DEVICES))
+    event["timestamp"] = draw(texts_of(draw(instants(shared))))
+    bundle = kind in ("bundle_created", "bundle_deleted")
+    event["version_name"] = draw(st.sampled_from(BUNDLE_VERSIONS if bundle else VERSIONS))
+    if kind == "device_seen":
+        event["platform"] = draw(st.sampled_from(("ios", "android", "electron", "web")))
+        _flags_and_extras(draw, event, counted=False)
+    if kind in ("download", "bundle_created"):
+        event["bytes"] = _size(draw)
+    return _event_id(draw, event)
+
+
+def _check_in(app_id: str, device_id: str, timestamp: str, version: str) -> dict[str, Any]:
+    return {
+        "type": "device_seen",
+        "app_id": app_id,
+        "device_id": device_id,
+        "timestamp": timestamp,
+        "version_name": version,
+        "platform": "android",
+    }
+
+
+@st.composite
+def ties(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
+    """Events at one instant (each with its own text): counted check-ins of one device on
+    different versions, or creations and deletions of one bundle version."""
+    instant = draw(instants(shared))
+    app_id = draw(st.sampled_from(APPS))
+    result = []
+    if draw(st.booleans()):
+        device_id = draw(st.sampled_from(DEVICES))
+        versions = draw(st.lists(st.sampled_from(VERSIONS), min_size=2, max_size=3, unique=True))
+        for version in versions:
+            event = _check_in(app_id, device_id, draw(texts_of(instant)), version)
+            _flags_and_extras(draw, event, counted=True)
+            result.append(_event_id(draw, event))
+    else:
+        version = draw(st.sampled_from(BUNDLE_VERSIONS))
+        for created in [True, *draw(st.lists(st.booleans(), min_size=1, max_size=2))]:
+            event = {"type": "bundle_created" if created else "bundle_deleted", "app_id": app_id}
+            event |= {"version_name": version, "timestamp": draw(texts_of(instant))}
+            if created:
+                event["bytes"] = _size(draw)
+            result.append(_event_id(draw, event))
+    return result
+
+
+@st.composite
+def crowds(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
+    """Counted check-ins of several devices of one app around one instant, on a few versions:
+    bundle shares with equal remainders."""
+    instant = draw(instants(shared))
+    app_id = draw(st.sampled_from(APPS))
+    devices = draw(st.lists(st.sampled_from(DEVICES), min_size=3, max_size=7, unique=True))
+    result = []
+    for device_id in devices:
+        moment = instant - timedelta(seconds=draw(st.integers(0, 3 * 86_400)))
+        version = draw(st.sampled_from(VERSIONS[:4]))
+        result.append(_check_in(app_id, device_id, draw(texts_of(moment)), version))
+    return result
+
+
+@st.composite
+def stories(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
+    """A few devices and bundle versions of one app over some 40 days: check-ins arriving out
+    of order between others, versions created before their first check-in, bundles created,
+    deleted and created again."""
+    app_id = draw(st.sampled_from(APPS))
+    end = draw(instants(shared))
+    devices = draw(st.lists(st.sampled_from(DEVICES), min_size=1, max_size=3, unique=True))
+    versions = draw(st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=3, unique=True))
+    result = []
+    steps = st.tuples(st.integers(0, 40), st.integers(0, 86_399), st.sampled_from(STORY_KINDS))
+    for back, seconds, kind in draw(st.lists(steps, min_size=3, max_size=8)):
+        text = draw(texts_of(end - timedelta(days=back, seconds=seconds)))
+        version = draw(st.sampled_from(versions))
+        if kind in ("device_seen", "download"):
+            event = _check_in(app_id, draw(st.sampled_from(devices)), text, version)
+            if kind == "download":
+                event = {k: v for k, v in event.items() if k != "platform"}
+                event |= {"type": "download", "bytes": _size(draw)}
+        else:
+            event = {"type": kind, "app_id": app_id, "version_name": version, "timestamp": text}
+            if kind == "bundle_created":
+                event["bytes"] = _size(draw)
+        result.append(event)
+    return result
+
+
+@st.composite
+def lifecycles(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
+    """Creations and deletions of one bundle version over some 20 days, in any order."""
+    app_id = draw(st.sampled_from(APPS))
+    version = draw(st.sampled_from(BUNDLE_VERSIONS))
+    end = draw(instants(shared))
+    result = []
+    steps = st.tuples(st.integers(0, 20), st.sampled_from((0, 1, 3_600, 86_399)), st.booleans())
+    for back, seconds, created in draw(st.lists(steps, min_size=3, max_size=6)):
+        text = draw(texts_of(end - timedelta(days=back, seconds=seconds)))
+        event = {"app_id": app_id, "version_name": version, "timestamp": text}
+        if created:
+            event |= {"type": "bundle_created", "bytes": _size(draw)}
+        else:
+            event["type"] = "bundle_deleted"
+        result.append(event)
+    return result
+
+
+@st.composite
+def invalid_events(draw: st.DrawFn, shared: list[datetime]) -> tuple[dict[str, Any], str]:
+    """An event with one fault, and the field its rejection must name."""
+    event = dict(draw(events(shared)))
+    faults = ["timestamp", "future", "app_id"]
+    if "bytes" in event:
+        faults.append("bytes")
+    if event["type"] == "device_seen":
+        faults += ["platform", "is_emulator"]
+    fault = draw(st.sampled_from(faults))
+    if fault == "timestamp":
+        event["timestamp"] = event["timestamp"][:19]  # no offset
+    elif fault == "future":
+        event["timestamp"] = format_instant(NOW + timedelta(minutes=10), 0, "T", "Z", 0)
+        fault = "timestamp"
+    elif fault == "app_id":
+        event["app_id"] = UNKNOWN_APP
+    elif fault == "bytes":
+        event["bytes"] = -1
+    elif fault == "platform":
+        event["platform"] = "symbian"
+    else:
+        event["is_emulator"] = "false"
+    return event, fault
+
+
+Item = tuple[dict[str, Any], str | None]
+"""An event as sent, and for an invalid one the field its rejection names."""
+
+
+@dataclass
+class Scenario:
+    items: list[Item]
+    deleted: str | None
+    """An app deleted after ingestion, or None."""
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, *, consistent_ids: bool = False) -> Scenario:
+    shared = draw(st.lists(plain_instants(), min_size=1, max_size=3))
+    valid = draw(st.lists(events(shared), max_size=50))
+    for group in draw(
+        st.lists(
+            st.one_of(ties(shared), crowds(shared), stories(shared), lifecycles(shared)),
+            min_size=1,
+            max_size=4,
+        )
+    ):
+        valid += group
+    for index in draw(st.lists(st.integers(0, len(valid) - 1), max_size=4)):
+        valid.append(dict(valid[index]))  # an exact copy, with or without an event_id
+    if consistent_ids:
+        # One content per (app_id, event_id), so that no arrival order can change what counts.
+        first: dict[tuple[str, str], dict[str, Any]] = {}
+        for i, event in enumerate(valid):
+            if "event_id" in event:
+                valid[i] = dict(first.setdefault((event["app_id"], event["event_id"]), event))
+    invalid = draw(st.lists(invalid_events(shared), max_size=3))
+    items: list[Item] = [(event, None) for event in valid] + list(invalid)
+    return Scenario(items, draw(st.sampled_from((None, *APPS))))
+
+
+@dataclass
+class Plan:
+    """An arrival order cut into requests, each NDJSON (maybe with blank lines) or JSON."""
+
+    batches: list[list[Item]]
+    bodies: list[str]
+
+
+def plans(items: list[Item]) -> st.SearchStrategy[Plan]:
+    @st.composite
+    def plan(draw: st.DrawFn) -> Plan:
+        order = draw(st.permutations(items))
+        cuts = sorted(draw(st.sets(st.integers(1, max(1, len(order) - 1)), max_size=6)))
+        bounds = [0, *(c for c in cuts if c < len(order)), len(order)]
+        batches = [order[a:b] for a, b in itertools.pairwise(bounds)]
+        body_kinds = st.sampled_from(("json", "ndjson", "ndjson-blank"))
+        return Plan(batches, [draw(body_kinds) for _ in batches])
+
+    return plan()
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    from_text: str
+    to_text: str
+    no_accumulate: str | None
+    breakdown: str | None
+    slash: bool
+
+    @property
+    def params(self) -> dict[str, str]:
+        params = {"from": self.from_text, "to": self.to_text}
+        if self.no_accumulate is not None:
+            params["noAccumulate"] = self.no_accumulate
+        if self.breakdown is not None:
+            params["breakdown"] = self.breakdown
+        return params
+
+
+def day_texts(day: date) -> st.SearchStrategy[str]:
+    """``YYYY-MM-DD``, or a date-time with an offset whose UTC date is ``day``."""
+    return st.one_of(
+        st.just(day.isoformat()),
+        st.builds(
+            lambda seconds, offset: format_instant(
+                _midnight(day) + timedelta(seconds=seconds), offset, "T", "Z", 0
+            ),
+            st.integers(0, 86_399),
+            st.sampled_from(OFFSETS),
+        ),
+    )
+
+
+@st.composite
+def ranges(draw: st.DrawFn, *, wide: bool = False) -> Range:
+    """A range of 1 to 91 days, from 80 days ago to 3 days ahead; a wide one covers every
+    event and reaches past today."""
+    if wide:
+        start = TODAY - timedelta(days=draw(st.integers(72, 80)))
+        end = TODAY + timedelta(days=draw(st.integers(0, 3)))
+    else:
+        start = TODAY + timedelta(days=draw(st.integers(-80, 3)))
+        end = start + timedelta(days=draw(st.integers(0, 90)))
+    flags = st.sampled_from((None, "true", "false"))
+    return Range(
+        draw(day_texts(start)), draw(day_texts(end)), draw(flags), draw(flags), draw(st.booleans())
+    )
+
+
+def query_lists(most: int) -> st.SearchStrategy[list[Range]]:
+    """A wide range, then up to ``most - 1`` random ones."""
+    return st.builds(
+        lambda wide, more: [wide, *more],
+        ranges(wide=True),
+        st.lists(ranges(), max_size=most - 1),
+    )
+
+
+# --- the service under test -------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    store: SQLiteStore
+    client: TestClient
+    orgs: dict[str, str]
+    """Org label -> org id."""
+    keys: dict[str, str]
+    scopes: dict[str, Scope]
+    """What each key may read, for the oracle (org labels)."""
+    header_styles: Iterator[str]
+
+    def headers(self, key: str) -> dict[str, str]:
+        style = next(self.header_styles)
+        if style == "bearer":
+            return {"Authorization": f"Bearer {key}"}
+        return {style: key}
+
+    def get(self, path: str, key: str, params: dict[str, str]) -> Any:
+        return self.client.get(path, params=params, headers=self.headers(key))
+
+
+@contextmanager
+def world() -> Iterator[World]:
+    """A fresh SQLite store, its tenants and keys, and the real app on the fixed clock."""
+    with tempfile.TemporaryDirectory() as directory:
+        store = SQLiteStore(str(Path(directory) / "otastats.db"))
+        try:
+            tenants = Tenants(store)
+            orgs = {"o1": tenants.org("one"), "o2": tenants.org("two")}
+            for app_id, label in APP_ORGS.items():
+                tenants.app(app_id, orgs[label])
+            owner = tenants.user(
+                "owner@example.com", orgs={orgs["o1"]: "admin", orgs["o2"]: "upload"}
+            )
+            reader = tenants.user("reader@example.com", orgs={orgs["o1"]: "read"})
+            both, o1 = frozenset({"o1", "o2"}), frozenset({"o1"})
+            keys = {
+                "owner": tenants.key(owner, "all"),
+                "owner_apps": tenants.key(owner, "read", apps=(ALPHA, OTHER)),
+                "owner_o2": tenants.key(owner, "upload", orgs=(orgs["o2"],)),
+                "owner_o1_apps": tenants.key(
+                    owner, "write", orgs=(orgs["o1"],), apps=(BETA, OTHER)
+                ),
+                "reader": tenants.key(reader, "read"),
+                "reader_o2": tenants.key(reader, "read", orgs=(orgs["o2"],)),
+            }
+            scopes = {
+                "owner": Scope(both),
+                "owner_apps": Scope(both, limited_to_apps=frozenset({ALPHA, OTHER})),
+                "owner_o2": Scope(both, limited_to_orgs=frozenset({"o2"})),
+                "owner_o1_apps": Scope(
+                    both, limited_to_orgs=o1, limited_to_apps=frozenset({BETA, OTHER})
+                ),
+                "reader": Scope(o1),
+                "reader_o2": Scope(o1, limited_to_orgs=frozenset({"o2"})),
+            }
+            styles = itertools.cycle(("authorization", "bearer", "capgkey", "x-api-key"))
+            with make_client(store) as client:
+                yield World(store, client, orgs, keys, scopes, styles)
+        finally:
+            store.close()
+
+
+def ingest(world: World, plan: Plan) -> list[dict[str, Any]]:
+    """Send the plan's requests; check each answer; the valid events in arrival order."""
+    arrived: list[dict[str, Any]] = []
+    claimed: set[tuple[str, str]] = set()
+    for batch, body_kind in zip(plan.batches, plan.bodies, strict=True):
+        if body_kind == "json":
+            body = orjson.dumps([event for event, _ in batch])
+            content_type = "application/json"
+        else:
+            lines = [orjson.dumps(event) for event, _ in batch]
+            if body_kind == "ndjson-blank":
+                lines = [part for line in lines for part in (b"", line, b"  ")]
+            body = b"\n".join(lines) + b"\n"
+            content_type = "application/x-ndjson"
+        headers = {**world.headers(world.keys["owner"]), "content-type": content_type}
+        response = world.client.post("/ingest/events", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        accepted = duplicates = 0
+        rejected: list[tuple[int, str]] = []
+        for index, (event, fault) in enumerate(batch):
+            if fault is not None:
+                rejected.append((index, fault))
+                continue
+            arrived.append(event)
+            event_id = event.get("event_id")
+            if event_id is not None and (event["app_id"], event_id) in claimed:
+                duplicates += 1
+            else:
+                accepted += 1
+                if event_id is not None:
+                    claimed.add((event["app_id"], event_id))
+        assert (answer["accepted"], answer["duplicates"]) == (accepted, duplicates), answer
+        assert [r["index"] for r in answer["rejected"]] == [index for index, _ in rejected]
+        for got, (_, field) in zip(answer["rejected"], rejected, strict=True):
+            assert field in got["error"], (got, field)
+    return arrived
+
+
+def delete_app(world: World, app_id: str | None) -> None:
+    if app_id is not None:
+        admin.delete_app(world.store, app_id, Tenants(world.store).now)
+
+
+# --- comparing --------------------------------------------------------------------------------
+
+
+def assert_exact(actual: Any, expected: Any, where: str) -> None:
+    """Equal values, and JSON integers where integers are expected (no 1.0 for 1)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), where
+        assert set(actual) == set(expected), f"{where}: keys {sorted(actual)}"
+        for name, value in expected.items():
+            assert_exact(actual[name], value, f"{where}.{name}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), where
+        assert len(actual) == len(expected), f"{where}: {len(actual)} != {len(expected)} items"
+        for i, (got, want) in enumerate(zip(actual, expected, strict=True)):
+            assert_exact(got, want, f"{where}[{i}]")
+    elif isinstance(expected, bool) or expected is None or isinstance(expected, str):
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+    elif isinstance(expected, int):
+        assert type(actual) is int, f"{where}: {actual!r} is not a JSON integer"
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+    else:
+        assert type(actual) in (int, float), f"{where}: {actual!r} is not a JSON number"
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+def check_response(response: Any, expected: Any, where: str) -> None:
+    assert response.status_code == 200, f"{where}: {response.status_code} {response.text}"
+    assert_exact(response.json(), expected, where)
+
+
+def check_refused(response: Any, status: int, message: str, where: str) -> None:
+    assert response.status_code == status, f"{where}: {response.status_code} {response.text}"
+    assert response.json()["status"] == message, where
+
+
+def check_range(world: World, oracle: Oracle, query: Range) -> None:
+    from_, to = parse_date_param(query.from_text), parse_date_param(query.to_text)
+    flat = query.no_accumulate == "true"
+    params = query.params
+    slash = "/" if query.slash else ""
+    owner = world.keys["owner"]
+    for app_id in APPS:
+        for path, expected in (
+            (
+                f"/statistics/app/{app_id}{slash}",
+                lambda app=app_id: oracle.app_statistics(app, from_, to, no_accumulate=flat),
+            ),
+            (
+                f"/statistics/app/{app_id}/bundle_usage{slash}",
+                lambda app=app_id: oracle.bundle_usage(app, from_, to),
+            ),
+        ):
+            response = world.get(path, owner, params)
+            where = f"GET {path} {params}"
+            if app_id in oracle.deleted:
+                check_refused(response, 403, "You can't access this app", where)
+            else:
+                check_response(response, expected(), where)
+    for label, org_id in world.orgs.items():
+        path = f"/statistics/org/{org_id}{slash}"
+        expected = oracle.org_statistics(
+            label, from_, to, no_accumulate=flat, breakdown=query.breakdown == "true"
+        )
+        check_response(world.get(path, owner, params), expected, f"GET org {label} {params}")
+    for name, key in world.keys.items():
+        response = world.get(f"/statistics/user{slash}", key, params)
+        expected = oracle.user_statistics(world.scopes[name], from_, to, no_accumulate=flat)
+        where = f"GET /statistics/user as {name} {params}"
+        if expected is None:
+            check_refused(response, 404, "No organizations found", where)
+        else:
+            check_response(response, expected, where)
+
+
+# --- the properties ---------------------------------------------------------------------------
+
+
+@settings(SETTINGS, max_examples=60)
+@given(scenario=scenarios(), queries=query_lists(3), data=st.data())
+def test_every_figure_equals_the_brute_force_oracle(
+    scenario: Scenario, queries: list[Range], data: st.DataObject
+) -> None:
+    plan = data.draw(plans(scenario.items), label="plan")
+    with world() as w:
+        arrived = ingest(w, plan)
+        delete_app(w, scenario.deleted)
+        deleted = frozenset() if scenario.deleted is None else frozenset({scenario.deleted})
+        oracle = Oracle(arrived, APP_ORGS, deleted, TODAY)
+        note(f"{len(oracle.events)} events kept, {oracle.duplicates} duplicates dropped")
+        for query in queries:
+            check_range(w, oracle, query)
+
+
+def answers(w: World, queries: list[Range]) -> list[tuple[str, int, bytes]]:
+    """Every answer, as raw bytes, of every endpoint for every range."""
+    owner = w.keys["owner"]
+    targets = [(f"app {app}", f"/statistics/app/{app}", owner) for app in APPS]
+    targets += [(f"usage {app}", f"/statistics/app/{app}/bundle_usage", owner) for app in APPS]
+    targets += [(f"org {label}", f"/statistics/org/{w.orgs[label]}", owner) for label in ORGS]
+    targets += [(f"user {name}", "/statistics/user", key) for name, key in w.keys.items()]
+    result = []
+    for query in queries:
+        for name, path, key in targets:
+            response = w.get(path, key, query.params)
+            result.append((f"{name} {query.params}", response.status_code, response.content))
+    return result
+
+
+@settings(SETTINGS, max_examples=30)
+@given(
+    scenario=scenarios(consistent_ids=True),
+    queries=query_lists(2),
+    data=st.data(),
+)
+def test_two_arrival_orders_give_byte_identical_answers(
+    scenario: Scenario, queries: list[Range], data: st.DataObject
+) -> None:
+    first_plan = data.draw(plans(scenario.items), label="first plan")
+    second_plan = data.draw(plans(scenario.items), label="second plan")
+    results = []
+    for plan in (first_plan, second_plan):
+        with world() as w:
+            ingest(w, plan)
+            delete_app(w, scenario.deleted)
+            results.append(answers(w, queries))
+    first, second = results
+    assert len(first) == len(second)
+    for (where, status, body), (_, other_status, other_body) in zip(first, second, strict=True):
+        assert status in (200, 403, 404), (where, status, body)
+        assert (status, body) == (other_status, other_body), where
+    assert any(status == 200 for _, status, _ in first)
