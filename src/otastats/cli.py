@@ -19,8 +19,8 @@ from otastats.admin import service as admin
 from otastats.config import DEFAULT_DATABASE_URL, Settings, SettingsError
 from otastats.errors import OtastatsError
 from otastats.storage import Store, open_store
-from otastats.storage.open import UnsupportedDatabase
-from otastats.storage.sqlite import SchemaTooNew
+from otastats.storage.open import UnsupportedDatabase, upgrade_database
+from otastats.storage.schema_version import SchemaTooNew
 from otastats.timeparse import datetime_to_micros
 
 cli = typer.Typer(
@@ -34,12 +34,14 @@ user_cli = typer.Typer(help="Users.", no_args_is_help=True)
 member_cli = typer.Typer(help="Memberships of users in organizations.", no_args_is_help=True)
 app_cli = typer.Typer(help="Apps.", no_args_is_help=True)
 key_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+db_cli = typer.Typer(help="The database and its schema.", no_args_is_help=True)
 for group, name in (
     (org_cli, "org"),
     (user_cli, "user"),
     (member_cli, "member"),
     (app_cli, "app"),
     (key_cli, "key"),
+    (db_cli, "db"),
 ):
     cli.add_typer(group, name=name)
 
@@ -224,6 +226,27 @@ def key_revoke(
         return {"key_id": key_id, "revoked": True}
 
     _run(as_json, database, action, lambda r: f"revoked key {key_id}")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(database: DatabaseOption = None, as_json: JsonFlag = False) -> None:
+    """Create the schema, or migrate it to this version of otastats (every command does too)."""
+    settings = _settings(database)
+    try:
+        done = upgrade_database(settings.database_url)
+    except (UnsupportedDatabase, SchemaTooNew) as exc:
+        raise BadInput(str(exc)) from None
+    result = {
+        "backend": done.backend,
+        "from_version": done.from_version,
+        "to_version": done.to_version,
+    }
+    text = (
+        f"schema version {done.to_version}: already up to date"
+        if done.from_version == done.to_version
+        else f"schema upgraded from version {done.from_version} to {done.to_version}"
+    )
+    _emit(as_json, result, text)
 
 
 @cli.command("ingest")

@@ -52,6 +52,7 @@ class GroupCommit:
         error: BaseException | None = None
         try:
             with self._store.writer() as tx:
+                tx.lock_apps(sorted({e.app_id for p in batch for e in p.prepared.allowed}))
                 results = [write_prepared(tx, pending.prepared) for pending in batch]
         except BaseException as exc:  # every batch of the failed transaction reports it
             error = exc

@@ -91,4 +91,5 @@ def ingest(store: Store, raw_events: Sequence[object], now: int, check: AppCheck
     """Validate, authorize and write one batch in its own transaction."""
     prepared = prepare(store, raw_events, now, check)
     with store.writer() as tx:
+        tx.lock_apps(sorted({event.app_id for event in prepared.allowed}))
         return write_prepared(tx, prepared)

@@ -24,6 +24,14 @@ extra JSON) of one accepted event, as stored raw."""
 class WriteTx(Protocol):
     """The write operations of one ingest transaction; commits when its context exits."""
 
+    def lock_apps(self, app_ids: Iterable[str]) -> None:
+        """Serialize with the other writers of these apps until the commit.
+
+        Call it once, first, with every app the transaction will write: the locks are then taken
+        in one global order, so that concurrent writers never deadlock. An app written without
+        it is locked when first touched.
+        """
+
     def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         """Record (app_id, event_id) pairs; True where the pair was not known before."""
 

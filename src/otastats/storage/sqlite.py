@@ -18,15 +18,14 @@ import orjson
 from otastats.errors import Conflict, NotFound
 from otastats.storage.base import BundleEvent, DayState, DeviceKey, EventRow
 from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+from otastats.storage.schema_version import SchemaTooNew, too_new
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
 SCHEMA_VERSION = 2
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 _JSON_CHUNK = 50_000  # keys passed as one JSON array to a set-based lookup
 T = TypeVar("T")
-
-
-class SchemaTooNew(RuntimeError):
-    pass
 
 
 def path_from_url(url: str) -> str:
@@ -106,10 +105,8 @@ class SQLiteStore:
         with self._write_lock:
             (version,) = self._writer.execute("PRAGMA user_version").fetchone()
             if version > SCHEMA_VERSION:
-                raise SchemaTooNew(
-                    f"the database {self._path} has schema version {version}, newer than this"
-                    f" otastats understands ({SCHEMA_VERSION}); upgrade otastats"
-                )
+                raise too_new(self._path, version, SCHEMA_VERSION)
+            self.upgraded_from: int = version
             if version == SCHEMA_VERSION:
                 return
             self._writer.execute("BEGIN IMMEDIATE")
@@ -378,6 +375,9 @@ class SQLiteStore:
 class SQLiteWriteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+
+    def lock_apps(self, app_ids: Iterable[str]) -> None:
+        """Nothing to do: the one writer connection already serializes every write."""
 
     def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         known: set[tuple[str, str]] = set()

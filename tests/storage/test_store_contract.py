@@ -1,0 +1,134 @@
+"""The Store protocol, on every backend: tenants and keys, ingestion, reads, transactions."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from otastats.errors import Conflict, NotFound
+from otastats.ingest.service import existing_app, ingest, prepare, write_prepared
+from otastats.storage.base import Store
+from otastats.storage.records import ApiKey
+from tests.conftest import Tenants
+from tests.helpers_api import at, created, day_range, deleted, download, get_ok, seen, series
+
+NOW = 1_710_504_000_000_000  # 2024-03-15T12:00:00Z
+APP = "com.example.app"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def test_tenants_and_memberships(store: Store, tenants: Tenants) -> None:
+    assert store.is_empty()
+    org = tenants.org("Acme")
+    assert not store.is_empty()
+    user = tenants.user("Ops@Acme.test", orgs={org: "read"})
+    store.set_member(org, user, "admin")
+    assert store.memberships(user) == {org: "admin"}
+    found = store.find_user_by_email("ops@ACME.test")
+    assert found is not None
+    assert found.user_id == user
+    with pytest.raises(Conflict):
+        store.create_user("00000000-0000-4000-8000-0000000000ff", "OPS@acme.TEST", 0)
+    assert store.get_orgs([org, "missing"]).keys() == {org}
+
+
+def test_apps_are_never_reused_and_deletion_keeps_them(store: Store, tenants: Tenants) -> None:
+    org = tenants.org()
+    tenants.app("b.app", org)
+    tenants.app("a.app", org)
+    store.delete_app("b.app", 5)
+    with pytest.raises(Conflict):
+        store.create_app("b.app", org, 6)
+    with pytest.raises(NotFound):
+        store.delete_app("b.app", 7)
+    assert [app.app_id for app in store.apps_of_orgs([org])] == ["a.app", "b.app"]
+    assert store.get_apps(["b.app"])["b.app"].deleted_at == 5
+    assert store.get_apps([]) == {}
+
+
+def test_keys_are_found_by_hash_and_revoked_once(store: Store, tenants: Tenants) -> None:
+    user = tenants.user("a@b.test")
+    key = ApiKey(
+        "00000000-0000-4000-8000-000000000001", user, "h1", "read", ("o",), ("x.y",), 9, None, 3
+    )
+    store.create_key(key)
+    assert store.key_by_hash("h1") == key
+    assert store.key_by_hash("h2") is None
+    store.revoke_key(key.key_id, 10)
+    store.revoke_key(key.key_id, 11)
+    revoked = store.key_by_hash("h1")
+    assert revoked is not None
+    assert revoked.revoked_at == 10
+    with pytest.raises(NotFound):
+        store.revoke_key("00000000-0000-4000-8000-000000000002", 1)
+    assert len(store.key_secret()) == 32
+    assert store.key_secret() == store.key_secret()
+
+
+def test_event_ids_count_once_within_and_across_batches(store: Store, tenants: Tenants) -> None:
+    tenants.app(APP, tenants.org())
+    first = [
+        seen(APP, "d1", at("2024-03-10"), event_id="a"),
+        seen(APP, "d2", at("2024-03-10"), event_id="a"),
+        download(APP, "d1", at("2024-03-10"), 7, event_id="b"),
+    ]
+    result = ingest(store, first, NOW, existing_app)
+    assert (result.accepted, result.duplicates) == (2, 1)
+    again = ingest(store, [*first, seen(APP, "d3", at("2024-03-11"))], NOW, existing_app)
+    assert (again.accepted, again.duplicates) == (1, 3)
+    rows = store.metric_rows([APP], 19792, 19793, by_app=False)
+    assert rows.days[None][19792] == (1, 0, 7)
+    assert rows.days[None][19793] == (1, 0, 0)
+
+
+def test_a_failed_transaction_leaves_nothing(store: Store, tenants: Tenants) -> None:
+    tenants.app(APP, tenants.org())
+    prepared = prepare(store, [seen(APP, "d1", at("2024-03-10"), event_id="x")], NOW, existing_app)
+
+    def write_then_fail() -> None:
+        with store.writer() as tx:
+            write_prepared(tx, prepared)
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    assert store.metric_rows([APP], 0, 30_000, by_app=True).days == {}
+    assert ingest(store, [seen(APP, "d1", at("2024-03-10"), event_id="x")], NOW, existing_app)
+    assert store.metric_rows([APP], 0, 30_000, by_app=True).days[APP][19792][0] == 1
+
+
+def test_figures_through_the_api(client: TestClient, tenants: Tenants) -> None:
+    org = tenants.org()
+    tenants.app(APP, org)
+    key = tenants.key(tenants.user("o@x.test", orgs={org: "admin"}))
+    events = [
+        created(APP, "1.0.0", 100, at("2024-03-01")),
+        created(APP, "1.0.1", 50, at("2024-03-02")),
+        deleted(APP, "1.0.0", at("2024-03-03")),
+        seen(APP, "d1", at("2024-03-02"), "1.0.1"),
+        seen(APP, "d1", at("2024-03-01"), "1.0.0"),
+        seen(APP, "d2", at("2024-03-03"), "1.0.0"),
+        download(APP, "d2", at("2024-03-03"), 40),
+    ]
+    response = client.post(
+        "/ingest/events",
+        json=events,
+        headers={"authorization": key, "content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    dates = day_range("2024-03-01", "2024-03-03")
+    points = get_ok(client, key, f"/statistics/app/{APP}/", **{"from": dates[0], "to": dates[-1]})
+    assert points == series(dates, [1, 1, 2], [100, 150, 50], [0, 0, 40])
+    usage = get_ok(
+        client, key, f"/statistics/app/{APP}/bundle_usage", **{"from": dates[0], "to": dates[-1]}
+    )
+    assert usage["labels"] == dates
+    assert [(d["label"], d["counts"]) for d in usage["datasets"]] == [
+        ("1.0.0", [1, 0, 1]),
+        ("1.0.1", [0, 1, 1]),
+    ]
