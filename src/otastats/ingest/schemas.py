@@ -21,6 +21,7 @@ MAX_BYTES = 2**53
 MAX_FUTURE_MICROS = 5 * 60 * 1_000_000
 MAX_TEXT = 255
 MAX_EVENT_ID = 128
+NUL_ERROR = "{}: must not contain the NUL character (U+0000)"
 OPTIONAL_TEXT = ("version_build", "plugin_version", "os_version", "channel")
 
 
@@ -88,6 +89,8 @@ def validate_event(raw: object, now: int) -> Event:
     if event_id is not None:
         if type(event_id) is not str or not 0 < len(event_id) <= MAX_EVENT_ID:
             raise EventError(f"event_id: must be a string of 1 to {MAX_EVENT_ID} characters")
+        if "\x00" in event_id:
+            raise EventError(NUL_ERROR.format("event_id"))
         event.event_id = event_id
     return event
 
@@ -99,12 +102,16 @@ def _extra(get: Callable[[str], object]) -> dict[str, str] | None:
         if value is not None:
             if type(value) is not str or len(value) > MAX_TEXT:
                 raise EventError(f"{name}: must be a string of at most {MAX_TEXT} characters")
+            if "\x00" in value:
+                raise EventError(NUL_ERROR.format(name))
             extra[name] = value
     return extra or None
 
 
 def _text(value: object, name: str) -> str:
     if type(value) is str and 0 < len(value) <= MAX_TEXT:
+        if "\x00" in value:
+            raise EventError(NUL_ERROR.format(name))
         return value
     if value is None:
         raise EventError(f"{name}: is required")
