@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -51,15 +52,31 @@ def _throwaway_server() -> Iterator[str]:
             "no PostgreSQL server: OTASTATS_TEST_POSTGRES_URL is unset, nothing answers on"
             " 127.0.0.1:5432, and initdb/pg_ctl are not on PATH to start one"
         )
+    as_user: list[str] = []
+    owner: pwd.struct_passwd | None = None
     if os.geteuid() == 0:
-        raise Unavailable(
-            "no PostgreSQL server: nothing answers on 127.0.0.1:5432 and initdb refuses to run"
-            " as root; set OTASTATS_TEST_POSTGRES_URL"
-        )
+        # initdb refuses to run as root: run the server as the system's postgres user.
+        runuser = shutil.which("runuser")
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            owner = None
+        if owner is None or runuser is None:
+            raise Unavailable(
+                "no PostgreSQL server: nothing answers on 127.0.0.1:5432, initdb refuses to run"
+                " as root, and there is no 'postgres' user to run it as; set"
+                " OTASTATS_TEST_POSTGRES_URL"
+            )
+        as_user = [runuser, "-u", "postgres", "--"]
     with tempfile.TemporaryDirectory(prefix="otastats-pg-") as directory:
+        if owner is not None:
+            os.chown(directory, owner.pw_uid, owner.pw_gid)
         data = os.path.join(directory, "data")
         subprocess.run(
-            [initdb, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
+            [
+                *as_user,
+                *(initdb, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"),
+            ],
             check=True,
             capture_output=True,
         )
@@ -67,6 +84,7 @@ def _throwaway_server() -> Iterator[str]:
         options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
             [
+                *as_user,
                 pg_ctl,
                 "-D",
                 data,
@@ -84,7 +102,9 @@ def _throwaway_server() -> Iterator[str]:
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
         finally:
             subprocess.run(
-                [pg_ctl, "-D", data, "-m", "immediate", "stop"], check=False, capture_output=True
+                [*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"],
+                check=False,
+                capture_output=True,
             )
 
 
