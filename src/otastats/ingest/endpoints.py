@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,22 +11,13 @@ from otastats.auth.dependencies import Authenticated, Context
 from otastats.config import MAX_BODY_BYTES
 from otastats.errors import AppForbidden, InvalidBody, PayloadTooLarge
 from otastats.ingest.body import decode_body
+from otastats.ingest.schemas_openapi import IngestAnswer, request_body
 from otastats.ingest.service import IngestResult, prepare
-from otastats.schemas import error_responses
+from otastats.schemas import API_KEY, PAYLOAD_TOO_LARGE, error_response, key_errors
 
-router = APIRouter(tags=["ingestion"])
+router = APIRouter(tags=["ingestion"], dependencies=API_KEY)
 
 _TOO_LARGE = f"body: larger than {MAX_BODY_BYTES:,} bytes; send the events in several requests"
-
-_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-ndjson": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-        },
-    }
-}
 
 
 async def read_limited_body(request: Request) -> bytes:
@@ -53,10 +42,17 @@ async def read_limited_body(request: Request) -> bytes:
 @router.post(
     "/ingest/events",
     summary="Report events (NDJSON or a JSON array)",
-    openapi_extra=_BODY_DOC,
+    openapi_extra={"requestBody": request_body()},
     responses={
-        200: {"description": "Counts of accepted, duplicate and rejected events"},
-        **error_responses(400, 401, 403, 413, 429, 500),
+        200: {"model": IngestAnswer, "description": "What became of each event"},
+        400: error_response(
+            InvalidBody.status,
+            "a body that cannot be parsed (not a JSON array, or NDJSON of which no line is JSON),"
+            " or a malformed content-length",
+        ),
+        403: error_response(AppForbidden.status, "the key has mode `read`"),
+        413: PAYLOAD_TOO_LARGE,
+        **key_errors("Cannot ingest events"),
     },
 )
 async def ingest_events(request: Request, principal: Authenticated, context: Context) -> Response:

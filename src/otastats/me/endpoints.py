@@ -9,15 +9,18 @@ from starlette.responses import Response
 from otastats.auth.dependencies import Authenticated, Context
 from otastats.me.schemas import Me
 from otastats.me.service import describe_key
-from otastats.schemas import error_responses
+from otastats.schemas import API_KEY, key_errors
 
-router = APIRouter(tags=["key"])
+router = APIRouter(tags=["key"], dependencies=API_KEY)
 
 
 @router.get(
     "/me",
     summary="The key's user, and the organizations and apps the key may read",
-    responses={200: {"model": Me}, **error_responses(401, 429, 500)},
+    responses={
+        200: {"model": Me, "description": "What the key may read"},
+        **key_errors("Internal error"),
+    },
 )
 def me(principal: Authenticated, context: Context) -> Response:
     body = describe_key(context.store, principal)

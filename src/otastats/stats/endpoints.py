@@ -4,52 +4,36 @@ write the answer as JSON, or as CSV when the client asks for it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from otastats.auth.dependencies import Authenticated, Context
-from otastats.schemas import error_responses
+from otastats.schemas import API_KEY
 from otastats.stats import service
 from otastats.stats.csv_export import breakdown_csv, bundle_usage_csv, points_csv
 from otastats.stats.parser import StatsQuery, parse_query
 from otastats.stats.response_format import CSV_MEDIA_TYPE, wants_csv
-from otastats.stats.schemas import BundleUsage, OrgBreakdown, StatsPoint
+from otastats.stats.schemas import (
+    APP_ERRORS,
+    APP_ID,
+    BUNDLE_USAGE_CSV,
+    ORG_ERRORS,
+    ORG_ID,
+    POINTS,
+    POINTS_CSV,
+    USER_ERRORS,
+    BundleUsage,
+    OrgBreakdown,
+    StatsPoint,
+    ok,
+    parameters,
+)
 from otastats.timeparse import day_to_iso, today
 
-router = APIRouter(prefix="/statistics", tags=["statistics"])
-
-DateParam = Annotated[
-    str | None,
-    Query(
-        description="YYYY-MM-DD, or an RFC 3339 date-time with an offset (its UTC date); inclusive",
-        examples=["2024-01-01"],
-    ),
-]
-FlagParam = Annotated[str | None, Query(description="true or false (default false)")]
-FormatParam = Annotated[
-    str | None,
-    Query(
-        alias="format",
-        description="csv or json; without it, CSV when the Accept header asks for text/csv",
-    ),
-]
-ERRORS = error_responses(400, 401, 403, 429, 500)
-
-
-def _ok(model: object, example: str) -> dict[int | str, dict[str, Any]]:
-    """The 200 answer: the JSON model, or CSV text."""
-    return {
-        200: {
-            "model": model,
-            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}},
-        }
-    }
-
-
-POINTS_EXAMPLE = "date,mau,storage,bandwidth\r\n2024-01-01,1500,536870912,1073741824\r\n"
+router = APIRouter(prefix="/statistics", tags=["statistics"], dependencies=API_KEY)
 
 
 def _json(value: Any) -> Response:
@@ -89,21 +73,15 @@ def _route(path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
     return register
 
 
+# The handlers read their parameters from the request (see otastats.stats.schemas).
 @_route(
     "/app/{app_id}",
     summary="Daily statistics of one app",
-    responses={**_ok(list[StatsPoint], POINTS_EXAMPLE), **ERRORS},
+    openapi_extra=parameters(APP_ID, query=("from", "to", "noAccumulate", "format")),
+    responses={**ok(list[StatsPoint], POINTS_CSV, POINTS), **APP_ERRORS},
 )
-def app_statistics(
-    app_id: str,
-    request: Request,
-    principal: Authenticated,
-    context: Context,
-    from_: Annotated[DateParam, Query(alias="from")] = None,
-    to: DateParam = None,
-    noAccumulate: FlagParam = None,
-    format_: FormatParam = None,
-) -> Response:
+def app_statistics(request: Request, principal: Authenticated, context: Context) -> Response:
+    app_id: str = request.path_params["app_id"]
     query = parse_query(request.query_params, today(context.clock()), ("noAccumulate",))
     as_csv = _as_csv(request)
     points = service.app_statistics(context.store, principal, app_id, query)
@@ -115,22 +93,19 @@ def app_statistics(
 @_route(
     "/org/{org_id}",
     summary="Daily statistics of one organization, optionally broken down by app",
+    openapi_extra=parameters(ORG_ID, query=("from", "to", "breakdown", "noAccumulate", "format")),
     responses={
-        **_ok(list[StatsPoint] | OrgBreakdown, POINTS_EXAMPLE),
-        **ERRORS,
+        **ok(
+            list[StatsPoint] | OrgBreakdown,
+            POINTS_CSV,
+            POINTS + "; with `breakdown=true`, an object that also holds one row per app and day"
+            " (in CSV, those rows alone)",
+        ),
+        **ORG_ERRORS,
     },
 )
-def org_statistics(
-    org_id: str,
-    request: Request,
-    principal: Authenticated,
-    context: Context,
-    from_: Annotated[DateParam, Query(alias="from")] = None,
-    to: DateParam = None,
-    breakdown: FlagParam = None,
-    noAccumulate: FlagParam = None,
-    format_: FormatParam = None,
-) -> Response:
+def org_statistics(request: Request, principal: Authenticated, context: Context) -> Response:
+    org_id: str = request.path_params["org_id"]
     query = parse_query(request.query_params, today(context.clock()), ("breakdown", "noAccumulate"))
     as_csv = _as_csv(request)
     answer = service.org_statistics(context.store, principal, org_id, query)
@@ -144,20 +119,10 @@ def org_statistics(
 @_route(
     "/user",
     summary="Daily statistics summed over what the key may read",
-    responses={
-        **_ok(list[StatsPoint], POINTS_EXAMPLE),
-        **error_responses(400, 401, 404, 429, 500),
-    },
+    openapi_extra=parameters(query=("from", "to", "noAccumulate", "format")),
+    responses={**ok(list[StatsPoint], POINTS_CSV, POINTS), **USER_ERRORS},
 )
-def user_statistics(
-    request: Request,
-    principal: Authenticated,
-    context: Context,
-    from_: Annotated[DateParam, Query(alias="from")] = None,
-    to: DateParam = None,
-    noAccumulate: FlagParam = None,
-    format_: FormatParam = None,
-) -> Response:
+def user_statistics(request: Request, principal: Authenticated, context: Context) -> Response:
     query = parse_query(request.query_params, today(context.clock()), ("noAccumulate",))
     as_csv = _as_csv(request)
     points = service.user_statistics(context.store, principal, query)
@@ -169,23 +134,18 @@ def user_statistics(
 @_route(
     "/app/{app_id}/bundle_usage",
     summary="Share of the app's active devices on each bundle version, by day",
+    openapi_extra=parameters(APP_ID, query=("from", "to", "format")),
     responses={
-        **_ok(
+        **ok(
             BundleUsage,
-            "date,1.0.0 %,1.0.1 %,1.0.0 devices,1.0.1 devices\r\n2024-01-01,60.5,39.5,605,395\r\n",
+            BUNDLE_USAGE_CSV,
+            "The day labels, and one dataset per version in use on at least one of them",
         ),
-        **ERRORS,
+        **APP_ERRORS,
     },
 )
-def bundle_usage(
-    app_id: str,
-    request: Request,
-    principal: Authenticated,
-    context: Context,
-    from_: Annotated[DateParam, Query(alias="from")] = None,
-    to: DateParam = None,
-    format_: FormatParam = None,
-) -> Response:
+def bundle_usage(request: Request, principal: Authenticated, context: Context) -> Response:
+    app_id: str = request.path_params["app_id"]
     query = parse_query(request.query_params, today(context.clock()))
     as_csv = _as_csv(request)
     answer = service.app_bundle_usage(context.store, principal, app_id, query)
