@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from otastats.errors import InvalidBody
-from otastats.timeparse import parse_day
+from otastats.timeparse import date_to_day, parse_day
 
 MAX_SPAN_DAYS = 1095
 DATE_RULE = "a date YYYY-MM-DD, or an RFC 3339 date-time with an offset"
+FIRST_DAY, LAST_DAY = date_to_day(date.min), date_to_day(date.max)
+"""0001-01-01 and 9999-12-31: a date-time near them can fall on a UTC date beyond them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ def _day(params: Mapping[str, str], name: str) -> int:
     day = parse_day(raw)
     if day is None:
         raise InvalidBody(f"{name}: must be {DATE_RULE}")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidBody(f"{name}: must fall on a UTC date from 0001-01-01 to 9999-12-31")
     return day
 
 
