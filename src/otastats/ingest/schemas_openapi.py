@@ -14,8 +14,10 @@ from otastats.config import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
 from otastats.ingest.schemas import MAX_BYTES, MAX_EVENT_ID, MAX_TEXT
 
 AppId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,128}$", description="An existing app")]
-Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
-OptionalText = Annotated[str, Field(max_length=MAX_TEXT)]
+NO_NUL = r"^[^\u0000]*$"
+"""Text fields may not hold U+0000."""
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT, pattern=NO_NUL)]
+OptionalText = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL)]
 Timestamp = Annotated[
     str,
     Field(
@@ -30,6 +32,7 @@ EventId = Annotated[
     Field(
         min_length=1,
         max_length=MAX_EVENT_ID,
+        pattern=NO_NUL,
         description="An event whose (app_id, event_id) was already accepted is a duplicate",
     ),
 ]
