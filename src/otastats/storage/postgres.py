@@ -8,7 +8,6 @@ statements of every request (key lookup, statistics reads, ingest upserts) are p
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +20,16 @@ from psycopg_pool import ConnectionPool
 
 from otastats.errors import Conflict, NotFound
 from otastats.storage.postgres_write import PostgresWriteTx
-from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+from otastats.storage.records import (
+    ApiKey,
+    App,
+    MetricRows,
+    Org,
+    User,
+    VersionRows,
+    key_from_row,
+    key_to_row,
+)
 from otastats.storage.schema_version import too_new
 
 SCHEMA_VERSION = 1
@@ -195,17 +203,7 @@ class PostgresStore:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO api_keys VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    key.key_id,
-                    key.user_id,
-                    key.key_hash,
-                    key.mode,
-                    json.dumps(list(key.limited_to_orgs)),
-                    json.dumps(list(key.limited_to_apps)),
-                    key.expires_at,
-                    key.revoked_at,
-                    key.created_at,
-                ),
+                key_to_row(key),
             )
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
@@ -217,17 +215,7 @@ class PostgresStore:
             ).fetchone()
         if row is None:
             return None
-        return ApiKey(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            tuple(json.loads(row[4])),
-            tuple(json.loads(row[5])),
-            row[6],
-            row[7],
-            row[8],
-        )
+        return key_from_row(row)
 
     def revoke_key(self, key_id: str, now: int) -> None:
         with self._write() as conn:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 ROLES = ("read", "upload", "write", "admin", "super_admin")
 KEY_MODES = ("read", "upload", "write", "all")
@@ -42,6 +45,38 @@ class ApiKey:
     expires_at: int | None = None
     revoked_at: int | None = None
     created_at: int = 0
+
+
+KeyRow = tuple[str, str, str, str, str, str, int | None, int | None, int]
+"""An api_keys row, in column order: the limits are JSON arrays."""
+
+
+def key_to_row(key: ApiKey) -> KeyRow:
+    return (
+        key.key_id,
+        key.user_id,
+        key.key_hash,
+        key.mode,
+        json.dumps(list(key.limited_to_orgs)),
+        json.dumps(list(key.limited_to_apps)),
+        key.expires_at,
+        key.revoked_at,
+        key.created_at,
+    )
+
+
+def key_from_row(row: Sequence[Any]) -> ApiKey:
+    return ApiKey(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        tuple(json.loads(row[4])),
+        tuple(json.loads(row[5])),
+        row[6],
+        row[7],
+        row[8],
+    )
 
 
 @dataclass(slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
 import threading
@@ -17,7 +16,16 @@ import orjson
 
 from otastats.errors import Conflict, NotFound
 from otastats.storage.base import BundleEvent, DayState, DeviceKey, EventRow
-from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+from otastats.storage.records import (
+    ApiKey,
+    App,
+    MetricRows,
+    Org,
+    User,
+    VersionRows,
+    key_from_row,
+    key_to_row,
+)
 from otastats.storage.schema_version import SchemaTooNew, too_new
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
@@ -247,17 +255,7 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key.key_id,
-                    key.user_id,
-                    key.key_hash,
-                    key.mode,
-                    json.dumps(list(key.limited_to_orgs)),
-                    json.dumps(list(key.limited_to_apps)),
-                    key.expires_at,
-                    key.revoked_at,
-                    key.created_at,
-                ),
+                key_to_row(key),
             )
 
     def key_by_hash(self, key_hash: str) -> ApiKey | None:
@@ -269,17 +267,7 @@ class SQLiteStore:
             ).fetchone()
         if row is None:
             return None
-        return ApiKey(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            tuple(json.loads(row[4])),
-            tuple(json.loads(row[5])),
-            row[6],
-            row[7],
-            row[8],
-        )
+        return key_from_row(row)
 
     def revoke_key(self, key_id: str, now: int) -> None:
         with self._write() as conn:
