@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from otastats.ingest.service import IngestResult, Prepared, write_prepared
+from otastats.ingest.service import IngestResult, Prepared, write_all
 from otastats.storage.base import Store
 
 
@@ -52,8 +52,7 @@ class GroupCommit:
         error: BaseException | None = None
         try:
             with self._store.writer() as tx:
-                tx.lock_apps(sorted({e.app_id for p in batch for e in p.prepared.allowed}))
-                results = [write_prepared(tx, pending.prepared) for pending in batch]
+                results = write_all(tx, [pending.prepared for pending in batch])
         except BaseException as exc:  # every batch of the failed transaction reports it
             error = exc
         with self._changed:

@@ -87,9 +87,15 @@ def write_prepared(tx: WriteTx, prepared: Prepared) -> IngestResult:
     return IngestResult(len(fresh), len(duplicate), sorted(prepared.rejected.items()))
 
 
+def write_all(tx: WriteTx, batches: Sequence[Prepared]) -> list[IngestResult]:
+    """Write prepared batches in one transaction, in order, after locking every app they
+    touch at once (all of them before any write, so that concurrent writers cannot deadlock)."""
+    tx.lock_apps(sorted({event.app_id for batch in batches for event in batch.allowed}))
+    return [write_prepared(tx, batch) for batch in batches]
+
+
 def ingest(store: Store, raw_events: Sequence[object], now: int, check: AppCheck) -> IngestResult:
     """Validate, authorize and write one batch in its own transaction."""
     prepared = prepare(store, raw_events, now, check)
     with store.writer() as tx:
-        tx.lock_apps(sorted({event.app_id for event in prepared.allowed}))
-        return write_prepared(tx, prepared)
+        return write_all(tx, [prepared])[0]
