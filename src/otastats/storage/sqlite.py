@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
@@ -222,34 +222,23 @@ class SQLiteStore:
                 raise NotFound(f"no app {app_id!r}")
 
     def get_apps(self, app_ids: Iterable[str]) -> dict[str, App]:
-        ids = list(dict.fromkeys(app_ids))
-        found: dict[str, App] = {}
-        with self._read() as conn:
-            for part in _chunks(ids):
-                marks = ",".join("?" * len(part))
-                for row in conn.execute(
-                    f"SELECT app_id, org_id, deleted_at FROM apps WHERE app_id IN ({marks})",  # noqa: S608
-                    part,
-                ):
-                    found[row[0]] = App(*row)
-        return found
+        rows = self._rows_in("SELECT app_id, org_id, deleted_at FROM apps", "app_id", app_ids)
+        return {row[0]: App(*row) for row in rows}
 
     def apps_of_orgs(self, org_ids: Iterable[str]) -> list[App]:
-        ids = list(dict.fromkeys(org_ids))
-        apps: list[App] = []
+        rows = self._rows_in("SELECT app_id, org_id, deleted_at FROM apps", "org_id", org_ids)
+        return sorted((App(*row) for row in rows), key=lambda app: app.app_id)
+
+    def _rows_in(self, select: str, column: str, values: Iterable[str]) -> list[Any]:
+        """The rows of a constant ``select`` whose ``column`` is one of ``values``, read in
+        chunks that keep the bound parameters under SQLite's limit."""
+        ids = list(dict.fromkeys(values))
+        rows: list[Any] = []
         with self._read() as conn:
             for part in _chunks(ids):
                 marks = ",".join("?" * len(part))
-                apps.extend(
-                    App(*row)
-                    for row in conn.execute(
-                        "SELECT app_id, org_id, deleted_at FROM apps"  # noqa: S608
-                        f" WHERE org_id IN ({marks})",
-                        part,
-                    )
-                )
-        apps.sort(key=lambda app: app.app_id)
-        return apps
+                rows.extend(conn.execute(f"{select} WHERE {column} IN ({marks})", part))
+        return rows
 
     def create_key(self, key: ApiKey) -> None:
         with self._write() as conn:
@@ -347,17 +336,8 @@ class SQLiteStore:
 
     # --- the key's own view -------------------------------------------------------------------
     def get_orgs(self, org_ids: Iterable[str]) -> dict[str, Org]:
-        ids = list(dict.fromkeys(org_ids))
-        found: dict[str, Org] = {}
-        with self._read() as conn:
-            for part in _chunks(ids):
-                marks = ",".join("?" * len(part))
-                for row in conn.execute(
-                    f"SELECT org_id, name FROM orgs WHERE org_id IN ({marks})",  # noqa: S608
-                    part,
-                ):
-                    found[row[0]] = Org(*row)
-        return found
+        rows = self._rows_in("SELECT org_id, name FROM orgs", "org_id", org_ids)
+        return {row[0]: Org(*row) for row in rows}
 
 
 class SQLiteWriteTx:
