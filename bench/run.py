@@ -29,13 +29,11 @@ import hashlib
 import http.client
 import math
 import os
-import platform
 import queue
 import re
 import resource
 import secrets
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -46,7 +44,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -58,6 +55,7 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from host import cpu_seconds, free_port, machine_facts, otastats_command, proc_status, quantile  # noqa: E402
 from workload import parse_count  # noqa: E402
 
 GIB = 1024**3
@@ -71,16 +69,6 @@ TARGET_APP90_P50_MS = 5.0
 TARGET_P99_MS = 25.0
 TARGET_FRESH_MS = 1000.0
 TARGET_SPEEDUP = 20.0
-
-
-def otastats_command() -> str:
-    beside = Path(sys.executable).parent / "otastats"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("otastats")
-    if found is None:
-        raise SystemExit("the otastats console script is not installed; use .venv/bin/python")
-    return found
 
 
 OTASTATS = otastats_command()
@@ -104,40 +92,6 @@ class Report:
 
     def add(self, figure: str, value: str, target: str = "", met: bool | None = None) -> None:
         self.rows.append(Row(self.section, figure, value, target, met))
-
-
-def quantile(samples: Sequence[float], q: float) -> float:
-    """Nearest-rank quantile."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def machine_info() -> dict[str, Any]:
-    model = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory = 0
-    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                memory = int(line.split()[1]) * 1024
-                break
-    try:
-        version = metadata.version("otastats")
-    except metadata.PackageNotFoundError:
-        version = "?"
-    return {
-        "cores": os.cpu_count(),
-        "memory_bytes": memory,
-        "cpu": model,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "otastats": version,
-        "platform": platform.platform(),
-    }
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -351,33 +305,9 @@ class PostgresDatabases:
 Databases = SQLiteDatabases | PostgresDatabases
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a running process so far."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def vm_hwm(pid: int) -> int | None:
     """Peak resident set size of a running process, in bytes."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
+    return proc_status(pid, "VmHWM")
 
 
 @contextlib.contextmanager
@@ -811,7 +741,7 @@ def run(args: argparse.Namespace, report: Report, started: float) -> None:
 
 
 def measure(args: argparse.Namespace, report: Report, work: Path, databases: Databases) -> None:
-    machine = machine_info()
+    machine = machine_facts()
     machine["backend"] = databases.backend
     machine["backend_version"] = databases.version()
     report.figures["machine"] = machine

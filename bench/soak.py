@@ -27,22 +27,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import math
 import os
-import platform
 import random
-import shutil
-import socket
-import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +43,12 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+# bench/ is on sys.path when this runs as `python bench/soak.py`.
+from host import cpu_seconds, free_port, machine_facts, otastats_command, proc_status, quantile
+
 MIB = 2**20
 KINDS = ("app", "org", "user", "bundle_usage", "ingest")
 MAX_SECONDS = 3600
-
-
-def otastats_command() -> str:
-    beside = Path(sys.executable).parent / "otastats"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("otastats")
-    if found is None:
-        raise SystemExit("the otastats console script is not installed; use .venv/bin/python")
-    return found
 
 
 OTASTATS = otastats_command()
@@ -70,57 +56,14 @@ OTASTATS = otastats_command()
 
 # --- the machine and the server process ------------------------------------------------------
 def machine() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory = 0
-    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                memory = int(line.split()[1]) * 1024
-                break
-    try:
-        version = metadata.version("otastats")
-    except metadata.PackageNotFoundError:
-        version = "?"
+    facts = machine_facts()
     return {
-        "cores": str(os.cpu_count()),
-        "memory": f"{memory / 2**30:.1f} GiB",
-        "CPU": model,
-        "Python / SQLite": f"{platform.python_version()} / {sqlite3.sqlite_version}",
-        "otastats": version,
+        "cores": str(facts["cores"]),
+        "memory": f"{facts['memory_bytes'] / 2**30:.1f} GiB",
+        "CPU": facts["cpu"],
+        "Python / SQLite": f"{facts['python']} / {facts['sqlite']}",
+        "otastats": facts["otastats"],
     }
-
-
-def proc_status(pid: int, name: str) -> int | None:
-    """A ``kB`` figure of ``/proc/PID/status`` (VmRSS, VmHWM), in bytes."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(name + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cli(database: Path, *args: str) -> dict[str, Any]:
@@ -332,12 +275,6 @@ def writer(load: Load, number: int) -> None:
 
 
 # --- figures ---------------------------------------------------------------------------------
-def quantile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank quantile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 def latency(samples: Sequence[Sample]) -> str:
     if not samples:
         return "n/a"
