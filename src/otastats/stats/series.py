@@ -10,12 +10,17 @@ Point = dict[str, int | str]
 
 
 def points(
-    rows: MetricRows, key: str | None, query: StatsQuery, dates: list[str] | None = None
+    rows: MetricRows,
+    key: str | None,
+    query: StatsQuery,
+    dates: list[str] | None = None,
+    *,
+    named: bool = False,
 ) -> list[Point]:
     """The points of one app (or of the apps summed, key None), mau and storage as levels.
 
-    With ``app_id`` set, each point also names the app (the rows of an org breakdown);
-    ``dates`` may pass the ISO dates of ``query.days`` when many series share them.
+    With ``named``, each point starts with the ``app_id`` it is of (the rows of an org
+    breakdown); ``dates`` may pass the ISO dates of ``query.days`` when many series share them.
     """
     mau = rows.mau_base.get(key, 0)
     storage = rows.storage_base.get(key, 0)
@@ -23,19 +28,20 @@ def points(
     by_day = rows.days.get(key, {})
     accumulate = not query.no_accumulate
     result: list[Point] = []
+    append = result.append
     for day, date in zip(query.days, dates or iso_dates(query), strict=True):
         mau_delta, storage_delta, bandwidth = by_day.get(day, _NOTHING)
         mau += mau_delta
         storage += storage_delta
         bandwidth_total += bandwidth
-        result.append(
-            {
-                "date": date,
-                "mau": mau,
-                "storage": storage,
-                "bandwidth": bandwidth_total if accumulate else bandwidth,
-            }
-        )
+        shown = bandwidth_total if accumulate else bandwidth
+        if named:
+            assert key is not None
+            append(
+                {"app_id": key, "date": date, "mau": mau, "storage": storage, "bandwidth": shown}
+            )
+        else:
+            append({"date": date, "mau": mau, "storage": storage, "bandwidth": shown})
     return result
 
 

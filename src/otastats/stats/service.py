@@ -48,8 +48,7 @@ def org_statistics(
     dates = iso_dates(query)
     by_app: list[Point] = []
     for app_id in sorted(app_ids):
-        for point in points(rows, app_id, query, dates):
-            by_app.append({"app_id": app_id, **point})
+        by_app.extend(points(rows, app_id, query, dates, named=True))
     return {"global": points(rows, None, query, dates), "byApp": by_app}
 
 
