@@ -191,8 +191,16 @@ def _wait_healthy(server: Server) -> None:
 
 
 @contextmanager
-def serve(*args: str, database: str, workdir: Path, name: str = "server") -> Iterator[Server]:
-    """``otastats serve --port P ARGS --database URL`` until /healthz answers; always stopped."""
+def serve(
+    *args: str,
+    database: str,
+    workdir: Path,
+    name: str = "server",
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """``otastats serve --port P ARGS --database URL`` until /healthz answers; always stopped.
+
+    ``env``: OTASTATS_* settings of the server (it sees none of the test process's)."""
     port = free_port()
     stdout_path = workdir / f"{name}.stdout"
     stderr_path = workdir / f"{name}.stderr"
@@ -214,7 +222,7 @@ def serve(*args: str, database: str, workdir: Path, name: str = "server") -> Ite
             stdout=out,
             stderr=err,
             cwd=workdir,
-            env=clean_env(),
+            env=clean_env(env),
         )
     server = Server(process, f"http://127.0.0.1:{port}", stdout_path, stderr_path)
     try:

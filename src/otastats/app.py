@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -40,12 +42,13 @@ def create_app(
         redirect_slashes=False,
         redoc_url=None,
         static_url="/docs-assets",
+        lifespan=_close_rate_limits,
     )
     app.state.context = ServiceContext(
         settings=settings,
         store=store,
         clock=clock,
-        limits=RateLimits.from_settings(settings),
+        limits=RateLimits.from_settings(settings, store),
         writes=GroupCommit(store),
     )
     install_error_handlers(app)
@@ -59,3 +62,10 @@ def create_app(
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     return app
+
+
+@asynccontextmanager
+async def _close_rate_limits(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    context: ServiceContext = app.state.context
+    context.limits.close()

@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 DEFAULT_DATABASE_URL = "sqlite:///./otastats.db"
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 10_000
+
+RateLimitStore = Literal["database", "redis", "memory"]
+RATE_LIMIT_STORES: tuple[RateLimitStore, ...] = get_args(RateLimitStore)
+REDIS_STORE_WITHOUT_URL = (
+    "OTASTATS_RATE_LIMIT_STORE='redis' needs OTASTATS_REDIS_URL; set it to the Redis server"
+    " (redis://host:6379/0), or set OTASTATS_RATE_LIMIT_STORE to database or memory"
+)
 
 
 class SettingsError(ValueError):
@@ -26,17 +34,29 @@ class Settings:
     query_timeout_ms: int = 10_000
     """Longest time a statistics query may run before it is cut off."""
     redis_url: str | None = None
-    """Where several server processes keep their shared rate-limit counters; None: in memory."""
+    """A Redis server that may keep the rate-limit counters; None: there is none."""
+    rate_limit_store: RateLimitStore | None = None
+    """Where the rate-limit counters live; None: Redis when ``redis_url`` is set, else the
+    database (see ``counters_store``)."""
+
+    @property
+    def counters_store(self) -> RateLimitStore:
+        """Where the rate-limit counters live, the default resolved."""
+        if self.rate_limit_store is not None:
+            return self.rate_limit_store
+        return "redis" if self.redis_url is not None else "database"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        redis_url = _redis_url(env)
         return cls(
             database_url=env.get("OTASTATS_DATABASE_URL", DEFAULT_DATABASE_URL),
             rate_limit=_non_negative_int(env, "OTASTATS_RATE_LIMIT", 2000),
             auth_failure_limit=_non_negative_int(env, "OTASTATS_AUTH_FAILURE_LIMIT", 20),
             query_timeout_ms=_non_negative_int(env, "OTASTATS_QUERY_TIMEOUT_MS", 10_000),
-            redis_url=_redis_url(env),
+            redis_url=redis_url,
+            rate_limit_store=_rate_limit_store(env, redis_url),
         )
 
 
@@ -63,6 +83,22 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     if not raw.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(
             f"OTASTATS_REDIS_URL={raw!r} is not a Redis URL; use redis://host:6379/0"
-            " (or rediss:// with TLS), or unset it to keep rate limits in memory"
+            " (or rediss:// with TLS), or unset it to keep rate limits in the database"
         )
     return raw
+
+
+def _rate_limit_store(env: Mapping[str, str], redis_url: str | None) -> RateLimitStore | None:
+    raw = env.get("OTASTATS_RATE_LIMIT_STORE", "")
+    if not raw.strip():
+        return None
+    chosen = next((name for name in RATE_LIMIT_STORES if name == raw.strip().lower()), None)
+    if chosen is None:
+        raise SettingsError(
+            f"OTASTATS_RATE_LIMIT_STORE={raw!r} is not a place for rate-limit counters; set it"
+            " to database, redis or memory, or unset it for the default (redis when"
+            " OTASTATS_REDIS_URL is set, else database)"
+        )
+    if chosen == "redis" and redis_url is None:
+        raise SettingsError(REDIS_STORE_WITHOUT_URL)
+    return chosen

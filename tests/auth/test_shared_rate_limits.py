@@ -46,12 +46,17 @@ def prefix() -> Iterator[str]:
     prefix = f"otastats-test-{uuid.uuid4().hex}"
     yield prefix
     if _redis_answers():
-        client = redis.Redis.from_url(REDIS_URL)
-        try:
-            for key in client.scan_iter(match=f"{prefix}*"):
-                client.delete(key)
-        finally:
-            client.close()
+        drop_keys(prefix)
+
+
+def drop_keys(prefix: str) -> None:
+    """Remove the Redis keys that start with ``prefix``."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 def two_processes(store: SQLiteStore, settings: Settings, prefix: str) -> list[TestClient]:
@@ -60,7 +65,7 @@ def two_processes(store: SQLiteStore, settings: Settings, prefix: str) -> list[T
     for _ in range(2):
         app = create_app(settings, store=store, clock=lambda: NOW)
         app.state.context = dataclasses.replace(
-            app.state.context, limits=RateLimits.from_settings(settings, redis_prefix=prefix)
+            app.state.context, limits=RateLimits.from_settings(settings, store, redis_prefix=prefix)
         )
         clients.append(TestClient(app))
     return clients
@@ -98,13 +103,13 @@ def test_failed_authentications_are_counted_across_processes(
     assert statuses == [401, 401, 401, 429]
 
 
-def test_an_unreachable_redis_is_refused_at_start_with_a_fix() -> None:
+def test_an_unreachable_redis_is_refused_at_start_with_a_fix(store: SQLiteStore) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0")
     with pytest.raises(SettingsError, match="no Redis answers at"):
-        RateLimits.from_settings(settings)
+        RateLimits.from_settings(settings, store)
 
 
 def test_a_url_that_is_not_redis_is_refused() -> None:

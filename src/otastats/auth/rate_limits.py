@@ -1,4 +1,9 @@
-"""Request-rate limits: per API key, and per client address for failed authentications."""
+"""Request-rate limits: per API key, and per client address for failed authentications.
+
+Both are moving windows of the ``limits`` library. Its counters live where
+``OTASTATS_RATE_LIMIT_STORE`` says: in the database (shared by every server process on it), in
+Redis (shared by every process using that server), or in this process's memory.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,14 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerMinute, storage, strategies
 
-from otastats.config import Settings, SettingsError
+from otastats.config import REDIS_STORE_WITHOUT_URL, Settings, SettingsError
 from otastats.errors import TooManyRequests
+from otastats.storage.base import Store
+from otastats.storage.rate_limit_counters import (
+    CountersUnavailable,
+    DatabaseCounters,
+    counters_beside,
+)
 
 AUTH_FAILURE_WINDOW_MINUTES = 15
 
@@ -22,24 +33,36 @@ class RateLimits:
 
     @classmethod
     def in_memory(cls, per_key_per_minute: int, auth_failures: int) -> RateLimits:
-        return cls._with(storage.MemoryStorage(), per_key_per_minute, auth_failures)
+        return cls.counted_in(storage.MemoryStorage(), per_key_per_minute, auth_failures)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, redis_prefix: str = "otastats") -> RateLimits:
-        """Counters in Redis when OTASTATS_REDIS_URL is set, so that every server process
-        sharing it shares the limits; otherwise in this process's memory."""
-        if settings.redis_url is None:
-            return cls.in_memory(settings.rate_limit, settings.auth_failure_limit)
-        shared = storage.RedisStorage(settings.redis_url, key_prefix=redis_prefix)
-        if not shared.check():
+    def from_settings(
+        cls, settings: Settings, store: Store, *, redis_prefix: str = "otastats"
+    ) -> RateLimits:
+        """Counters where the settings say; ``store`` is the database the service uses."""
+        per_minute, failures = settings.rate_limit, settings.auth_failure_limit
+        where = settings.counters_store
+        if where == "memory" or not (per_minute or failures):
+            return cls.in_memory(per_minute, failures)
+        if where == "redis":
+            return cls.counted_in(_redis(settings, redis_prefix), per_minute, failures)
+        try:
+            counters = counters_beside(store)
+        except CountersUnavailable as exc:
             raise SettingsError(
-                f"OTASTATS_REDIS_URL: no Redis answers at {settings.redis_url}; start it,"
-                " correct the URL, or unset it to keep rate limits in memory"
-            )
-        return cls._with(shared, settings.rate_limit, settings.auth_failure_limit)
+                f"OTASTATS_RATE_LIMIT_STORE=database: the database cannot keep the rate-limit"
+                f" counters ({exc}); fix that, or set OTASTATS_RATE_LIMIT_STORE to redis or memory"
+            ) from None
+        if counters is None:
+            # A database in memory belongs to this process alone: so do its counters.
+            return cls.in_memory(per_minute, failures)
+        return cls.counted_in(counters, per_minute, failures)
 
     @classmethod
-    def _with(cls, counters: storage.Storage, per_minute: int, auth_failures: int) -> RateLimits:
+    def counted_in(
+        cls, counters: storage.Storage, per_minute: int, auth_failures: int
+    ) -> RateLimits:
+        """The two limits (0: off), counted in ``counters``."""
         return cls(
             per_key=RateLimitItemPerMinute(per_minute) if per_minute else None,
             auth_failures=(
@@ -49,6 +72,11 @@ class RateLimits:
             ),
             limiter=strategies.MovingWindowRateLimiter(counters),
         )
+
+    def close(self) -> None:
+        """Release the database connections of the counters (a later use opens them again)."""
+        if isinstance(self.limiter.storage, DatabaseCounters):
+            self.limiter.storage.close()
 
     def check_address(self, address: str) -> None:
         """Refuse an address that has used up its failed authentications."""
@@ -75,3 +103,16 @@ class RateLimits:
     def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
         stats = self.limiter.get_window_stats(item, *identifiers)
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _redis(settings: Settings, prefix: str) -> storage.Storage:
+    """Counters in Redis, shared by every server process that uses the same server."""
+    if settings.redis_url is None:
+        raise SettingsError(REDIS_STORE_WITHOUT_URL)
+    shared = storage.RedisStorage(settings.redis_url, key_prefix=prefix)
+    if not shared.check():
+        raise SettingsError(
+            f"OTASTATS_REDIS_URL: no Redis answers at {settings.redis_url}; start it,"
+            " correct the URL, or unset it to keep rate limits in the database"
+        )
+    return shared
