@@ -23,10 +23,16 @@ Context = Annotated[ServiceContext, Depends(service_context)]
 
 async def current_principal(request: Request, context: Context) -> Principal:
     address = request.client.host if request.client else "unknown"
-    context.limits.check_address(address)
     key = presented_key(dict(request.headers))
+    # In a worker thread: the key lookup and the rate-limit counters (in the database or in
+    # Redis) may wait on I/O, which must not stall the other requests of the event loop.
+    return await run_in_threadpool(_authenticate_limited, context, address, key)
+
+
+def _authenticate_limited(context: ServiceContext, address: str, key: str | None) -> Principal:
+    context.limits.check_address(address)
     try:
-        principal = await run_in_threadpool(authenticate, context.store, key, context.now())
+        principal = authenticate(context.store, key, context.now())
     except InvalidApiKey:
         context.limits.record_failure(address)
         raise
