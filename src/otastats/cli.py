@@ -58,7 +58,10 @@ DatabaseOption = Annotated[
 
 
 FILE_CHUNK_EVENTS = 50_000
-"""Events of a file committed in one transaction by ``otastats ingest``."""
+"""Lines of a file that ``otastats ingest`` decodes, validates and writes at a time."""
+FILE_CHUNKS_PER_COMMIT = 5
+"""Chunks committed in one transaction (250,000 events): fewer commits write each index page
+fewer times; other writers of the database wait for at most one such transaction."""
 
 
 class BadInput(Exception):
@@ -264,7 +267,9 @@ def ingest_files(
             raise BadInput(f"{name}: no such file")
     store = _open(database)
     try:
-        result = load_files(store, files, _now, chunk=FILE_CHUNK_EVENTS)
+        result = load_files(
+            store, files, _now, chunk=FILE_CHUNK_EVENTS, chunks_per_commit=FILE_CHUNKS_PER_COMMIT
+        )
     finally:
         store.close()
     _emit(

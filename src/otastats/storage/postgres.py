@@ -65,6 +65,11 @@ class PostgresStore:
             name="otastats",
         )
 
+    @property
+    def url(self) -> str:
+        """The connection URL this store was opened with (normalized)."""
+        return self._url
+
     def _configure(self, conn: Conn) -> None:
         # Every statement of a read is cut off after the query time limit; writes lift it.
         conn.execute(f"SET statement_timeout = {int(self._query_timeout_ms)}")

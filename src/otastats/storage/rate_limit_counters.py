@@ -110,8 +110,7 @@ def counters_beside(store: Store) -> DatabaseCounters | None:
     if isinstance(store, SQLiteStore):
         from otastats.storage.rate_limit_sqlite import SQLiteCounters, sidecar_path
 
-        # SQLiteStore keeps the path it was opened with; it has no public name for it.
-        path = store._path
+        path = store.path
         if path in ("", ":memory:") or path.startswith("file::memory:"):
             return None
         return SQLiteCounters(sidecar_path(path))
@@ -120,5 +119,5 @@ def counters_beside(store: Store) -> DatabaseCounters | None:
     if isinstance(store, PostgresStore):
         from otastats.storage.rate_limit_postgres import PostgresCounters
 
-        return PostgresCounters(store._url)
+        return PostgresCounters(store.url)
     return None

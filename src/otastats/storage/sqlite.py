@@ -67,6 +67,11 @@ class SQLiteStore:
         self._writer.execute("PRAGMA cache_size=-65536")
         self._migrate()
 
+    @property
+    def path(self) -> str:
+        """The database file this store was opened on."""
+        return self._path
+
     # --- connections --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -351,23 +356,24 @@ class SQLiteWriteTx:
         """Nothing to do: the one writer connection already serializes every write."""
 
     def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
-        known: set[tuple[str, str]] = set()
-        for part in _chunks_of(keys, _JSON_CHUNK):
-            known.update(
+        # One statement a chunk inserts the pairs (in key order, so that each index page is
+        # visited once) and returns those that were not there; a pair repeated in the batch is
+        # new only where it first appears.
+        inserted: set[tuple[str, str]] = set()
+        for part in _chunks_of(sorted(set(keys)), _JSON_CHUNK):
+            inserted.update(
                 self._conn.execute(
-                    "SELECT e.app_id, e.event_id FROM json_each(?) AS j JOIN event_ids AS e"
-                    " ON e.app_id = j.value ->> 0 AND e.event_id = j.value ->> 1",
+                    "INSERT INTO event_ids SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?)"
+                    " AS j WHERE true ON CONFLICT DO NOTHING RETURNING app_id, event_id",
                     (orjson.dumps(part).decode(),),
                 )
             )
         claimed: list[bool] = []
         for key in keys:
-            claimed.append(key not in known)
-            known.add(key)
-        self._conn.executemany(
-            "INSERT INTO event_ids VALUES (?, ?)",
-            sorted(key for key, new in zip(keys, claimed, strict=True) if new),
-        )
+            new = key in inserted
+            claimed.append(new)
+            if new:
+                inserted.discard(key)
         return claimed
 
     def insert_events(self, rows: Sequence[EventRow]) -> None:
