@@ -6,7 +6,9 @@
 1. on a fresh SQLite database in a temporary directory, ``otastats demo --json`` loads 90 days
    of demo activity (three apps, a read key); the command line then adds a user, makes it an
    admin of the demo organization and creates a key of mode ``write`` for it;
-2. starts ``otastats serve`` on a free loopback port, with ``OTASTATS_RATE_LIMIT=0``;
+2. starts ``otastats serve`` on a free loopback port, with ``OTASTATS_RATE_LIMIT`` set to
+   ``--rate-limit`` (default 1,000,000 a minute: every request is counted, in the database as
+   by default, and none is refused);
 3. runs the load for ``--warmup`` seconds, untimed, then reads the server's RSS (``VmRSS`` of
    ``/proc/PID/status``): the baseline;
 4. runs the load for ``--seconds`` (1 to 3,600): ``--readers`` threads GET the four Statistics
@@ -83,10 +85,12 @@ def cli(database: Path, *args: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def server(database: Path, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def server(
+    database: Path, log: Path, rate_limit: int
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
     env = dict(os.environ)
-    env.update(OTASTATS_DATABASE_URL=f"sqlite:///{database}", OTASTATS_RATE_LIMIT="0")
+    env.update(OTASTATS_DATABASE_URL=f"sqlite:///{database}", OTASTATS_RATE_LIMIT=str(rate_limit))
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [OTASTATS, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -319,7 +323,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], bool]:
         write_key = cli(database, "key", "create", "--user", user_id, "--mode", "write")["key"]
         size_before = database_bytes(database)
 
-        with server(database, work / "server.log") as (proc, port):
+        with server(database, work / "server.log", args.rate_limit) as (proc, port):
             versions: dict[str, list[str]] = {}
             probe = Client(port)
             try:
@@ -389,6 +393,14 @@ def run(args: argparse.Namespace) -> tuple[list[Row], bool]:
         )
     )
 
+    rows.append(
+        Row(
+            "run",
+            "per-key rate limit",
+            f"{args.rate_limit:,} a minute" if args.rate_limit else "off",
+            "counted where the server keeps its limits (the database, by default)",
+        )
+    )
     rows.append(
         Row("run", "timed duration", f"{duration:.1f} s", f"after a {args.warmup:g} s warm-up")
     )
@@ -491,6 +503,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--writers", type=int, default=2, help="POST threads (0-16)")
     parser.add_argument("--batch", type=int, default=200, help="events a POST (1-10000)")
     parser.add_argument("--seed", type=int, default=1, help="demo data and request mix")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=1_000_000,
+        help="OTASTATS_RATE_LIMIT of the server (0: off)",
+    )
     args = parser.parse_args(argv)
     for name, low, high in (
         ("seconds", 1, MAX_SECONDS),
