@@ -367,9 +367,14 @@ def run(args: argparse.Namespace) -> tuple[list[Row], bool]:
                 rss_start = proc_status(proc.pid, "VmRSS")
                 cpu_start = cpu_seconds(proc.pid)
                 rss_max = rss_start or 0
+                rss_half: int | None = None
+                half_at = timed_from + (load.stop_at - timed_from) / 2
                 while (left := load.stop_at - time.monotonic()) > 0:
                     time.sleep(min(1.0, left))
-                    rss_max = max(rss_max, proc_status(proc.pid, "VmRSS") or 0)
+                    rss_now = proc_status(proc.pid, "VmRSS") or 0
+                    rss_max = max(rss_max, rss_now)
+                    if rss_half is None and time.monotonic() >= half_at:
+                        rss_half = rss_now
                 timed_to = time.monotonic()
                 rss_end = proc_status(proc.pid, "VmRSS")
                 cpu_end = cpu_seconds(proc.pid)
@@ -468,6 +473,16 @@ def run(args: argparse.Namespace) -> tuple[list[Row], bool]:
                 f"{growth / MIB:+,.1f} MiB ({growth / rss_start:+.1%};"
                 f" {growth / MIB / (duration / 60):+,.1f} MiB a minute)",
                 "against the RSS after the warm-up",
+            )
+        )
+    if rss_half and rss_end:
+        late = rss_end - rss_half
+        rows.append(
+            Row(
+                "server",
+                "RSS growth over the second half",
+                f"{late / MIB:+,.1f} MiB ({mib(rss_half)} -> {mib(rss_end)})",
+                "SQLite's page cache (up to 64 MiB) fills while the database grows",
             )
         )
     rows.append(
