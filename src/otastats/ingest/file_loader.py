@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import nullcontext
+from itertools import chain, islice
 from typing import IO, Any
 
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
 from otastats.ingest.body import Undecodable
-from otastats.ingest.service import IngestResult, Prepared, existing_app, prepare, write_all
-from otastats.storage.base import Store, WriteTx
+from otastats.ingest.service import IngestResult, existing_app, prepare, write_all
+from otastats.storage.base import Store
 
 
 def _chunks(stream: IO[bytes], size: int) -> Iterator[tuple[list[object], int]]:
@@ -52,71 +53,45 @@ def load_files(
     total = IngestResult()
     rejected: list[dict[str, object]] = []
     show = sys.stderr.isatty()
-    with ExitStack() as stack:
-        progress = stack.enter_context(
-            Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TransferSpeedColumn(),
-                TextColumn("{task.fields[events]:,} events"),
-                console=Console(stderr=True),
-                disable=not show,
-                transient=True,
-            )
-        )
-        transaction = stack.enter_context(_Batched(store, chunks_per_commit))
-        for name in names:
-            stream = sys.stdin.buffer if name == "-" else stack.enter_context(open(name, "rb"))
-            size = None if name == "-" else _size(stream)
-            task = progress.add_task(name, total=size, events=0)
-            seen = 0
-            for batch, taken in _chunks(stream, chunk):
-                result = transaction.write(prepare(store, batch, clock(), existing_app))
-                rejected.extend(
-                    {"file": name, "index": index + seen, "error": error}
-                    for index, error in result.rejected
-                )
-                total.accepted += result.accepted
-                total.duplicates += result.duplicates
-                seen += len(batch)
-                progress.update(task, advance=taken, events=seen)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[events]:,} events"),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=True,
+    ) as progress:
+        pieces = _file_chunks(progress, names, chunk)
+        for first in pieces:
+            # This chunk and up to chunks_per_commit - 1 more, read lazily, in one transaction.
+            with store.writer() as tx:
+                for name, seen, batch, taken, task in chain(
+                    [first], islice(pieces, chunks_per_commit - 1)
+                ):
+                    result = write_all(tx, [prepare(store, batch, clock(), existing_app)])[0]
+                    rejected.extend(
+                        {"file": name, "index": index + seen, "error": error}
+                        for index, error in result.rejected
+                    )
+                    total.accepted += result.accepted
+                    total.duplicates += result.duplicates
+                    progress.update(task, advance=taken, events=seen + len(batch))
     return {"accepted": total.accepted, "duplicates": total.duplicates, "rejected": rejected}
 
 
-class _Batched:
-    """A write transaction committed after every ``size`` batches, and at the end."""
-
-    def __init__(self, store: Store, size: int) -> None:
-        self._store = store
-        self._size = size
-        self._open: AbstractContextManager[WriteTx] | None = None
-        self._tx: WriteTx | None = None
-        self._written = 0
-
-    def write(self, prepared: Prepared) -> IngestResult:
-        if self._tx is None:
-            self._open = self._store.writer()
-            self._tx = self._open.__enter__()
-        result = write_all(self._tx, [prepared])[0]
-        self._written += 1
-        if self._written >= self._size:
-            self._commit()
-        return result
-
-    def _commit(self) -> None:
-        opened, self._open, self._tx, self._written = self._open, None, None, 0
-        if opened is not None:
-            opened.__exit__(None, None, None)
-
-    def __enter__(self) -> _Batched:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
-    ) -> None:
-        opened, self._open, self._tx = self._open, None, None
-        if opened is not None:
-            opened.__exit__(kind, error, tb)
+def _file_chunks(
+    progress: Progress, names: list[str], size: int
+) -> Iterator[tuple[str, int, list[object], int, TaskID]]:
+    """(file, index of the chunk's first line, decoded lines, bytes taken, progress task) of
+    each chunk of each file in turn; a file is open while its chunks are read."""
+    for name in names:
+        with nullcontext(sys.stdin.buffer) if name == "-" else open(name, "rb") as stream:
+            task = progress.add_task(name, total=None if name == "-" else _size(stream), events=0)
+            seen = 0
+            for batch, taken in _chunks(stream, size):
+                yield name, seen, batch, taken, task
+                seen += len(batch)
 
 
 def _size(stream: IO[bytes]) -> int | None:
