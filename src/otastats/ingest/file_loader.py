@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from itertools import chain, islice
+from itertools import groupby
 from typing import IO, Any
 
 import orjson
@@ -62,13 +62,11 @@ def load_files(
         disable=not show,
         transient=True,
     ) as progress:
-        pieces = _file_chunks(progress, names, chunk)
-        for first in pieces:
-            # This chunk and up to chunks_per_commit - 1 more, read lazily, in one transaction.
+        pieces = enumerate(_file_chunks(progress, names, chunk))
+        # Lazy groups of chunks_per_commit chunks: one chunk in memory at a time.
+        for _, group in groupby(pieces, key=lambda numbered: numbered[0] // chunks_per_commit):
             with store.writer() as tx:
-                for name, seen, batch, taken, task in chain(
-                    [first], islice(pieces, chunks_per_commit - 1)
-                ):
+                for _, (name, seen, batch, taken, task) in group:
                     result = write_all(tx, [prepare(store, batch, clock(), existing_app)])[0]
                     rejected.extend(
                         {"file": name, "index": index + seen, "error": error}
