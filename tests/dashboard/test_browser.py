@@ -1,6 +1,10 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright, against the
 real ``otastats serve --demo`` started here on a free port with a temporary database.
 
+The date is pinned, on both sides: the server's clock starts at ``SERVER_NOW``
+(``OTASTATS_FAKE_NOW``, so the demo data end on that day), and each page's clock is fixed with
+Playwright, so the tests draw the same ranges whatever day they run on.
+
 Every figure the page shows is checked against the Statistics API's own answer to the same
 question. Screenshots and the 365-day drawing time are left in test-output/.
 """
@@ -29,6 +33,9 @@ from tests.dashboard.browser import (
     write_output,
 )
 
+SERVER_NOW = datetime(2028, 3, 1, 12, 0, tzinfo=UTC)
+"""The server's "now": the 1st of a month after a 29 February; 90 days of demo data end then."""
+TODAY = SERVER_NOW.date()
 LINE_CHARTS = {"chart-mau": "mau", "chart-storage": "storage"}
 PEOPLE_NUMBER = re.compile(r"^(\d+(?:\.\d)?) ?(B|kB|MB|GB|TB|k|M|bn)?$")
 UNIT_POWERS = {None: 0, "B": 0, "k": 1, "kB": 1, "M": 2, "MB": 2, "GB": 3, "bn": 3, "TB": 4}
@@ -66,24 +73,41 @@ class Tab:
     demo: Demo
     urls: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    draws: int = 0
+    """The number of the last drawing seen: a wait is for a later one."""
+    today: date = TODAY
+
+    def pin_clock(self, day: date) -> None:
+        """The page's clock reads noon (UTC) of ``day``, always (timers still run)."""
+        self.today = day
+        self.page.clock.set_fixed_time(datetime.combine(day, SERVER_NOW.timetz()))
 
     def sign_in(self, key: str | None = None) -> None:
         self.page.goto(self.demo.base + "/dashboard")
         self.page.fill("#key", key or self.demo.key)
         self.page.click("#key-form button[type=submit]")
 
+    def reload(self) -> None:
+        """Load the page again: its count of drawings starts again from zero."""
+        self.page.reload()
+        self.draws = 0
+
     def wait_drawn(self, **wanted: str) -> dict[str, str]:
-        self.page.wait_for_function(DRAWN, arg=wanted, timeout=30_000)
+        """The board's dataset once a new drawing with the ``wanted`` values is on screen."""
+        self.page.wait_for_function(
+            DRAWN, arg={"after": self.draws, "wanted": wanted}, timeout=30_000
+        )
         board: dict[str, str] = self.page.evaluate(
             "({...document.getElementById('board').dataset})"
         )
+        self.draws = int(board["draw"])
         return board
 
     def show(self, target: str, preset: str = "30") -> dict[str, str]:
         """Choose a target and a preset range; the board's dataset once drawn."""
         self.page.select_option("#preset", preset)
         self.page.select_option("#target", target)
-        first, last = preset_range(preset)
+        first, last = preset_range(preset, self.today)
         return self.wait_drawn(target=target, **{"from": first, "to": last})
 
     def chart(self, chart_id: str) -> dict[str, Any]:
@@ -96,12 +120,7 @@ class Tab:
         return element.inner_text(), element.get_attribute("data-value") or ""
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
-
-
-def preset_range(preset: str) -> tuple[str, str]:
-    end = today()
+def preset_range(preset: str, end: date) -> tuple[str, str]:
     if preset == "month":
         return end.replace(day=1).isoformat(), end.isoformat()
     return (end - timedelta(days=int(preset) - 1)).isoformat(), end.isoformat()
@@ -129,7 +148,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     if reason is not None:
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("dashboard-server")
-    with serve("--demo", "--json", database=db_url(workdir / "demo.db"), workdir=workdir) as server:
+    with serve(
+        "--demo",
+        "--json",
+        database=db_url(workdir / "demo.db"),
+        workdir=workdir,
+        env={"OTASTATS_FAKE_NOW": SERVER_NOW.isoformat()},
+    ) as server:
         made = json.loads(server.first_stdout_line())
         yield Demo(server, made["key"], made["org_id"], made["app_ids"])
 
@@ -144,6 +169,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory, demo: Demo) -> Iterator[An
 def tab(browser: Any, demo: Demo) -> Iterator[Tab]:
     page = browser.new_page()
     opened = Tab(page, demo)
+    opened.pin_clock(TODAY)
     page.add_init_script(CSP_LISTENER)
     page.on("request", lambda request: opened.urls.append(request.url))
     page.on("pageerror", lambda error: opened.errors.append(str(error)))
@@ -176,7 +202,7 @@ def test_the_key_is_asked_once_and_the_choices_are_what_me_lists(tab: Tab, demo:
     assert tab.page.is_hidden("#sign-in")
     assert all(demo.key not in url for url in tab.urls)
     # A reload does not ask again.
-    tab.page.reload()
+    tab.reload()
     tab.wait_drawn()
     assert tab.page.is_hidden("#sign-in")
     assert tab.errors == []
@@ -330,17 +356,26 @@ def test_the_bundle_csv_is_the_apis_bundle_usage(tab: Tab, demo: Demo, tmp_path:
         ]
 
 
+def drawn_points(chart: dict[str, Any]) -> list[int]:
+    """Points drawn on screen by each line trace: the vertices of its line, or its markers."""
+    return [max(pair) for pair in zip(chart["lines"], chart["markers"], strict=True)]
+
+
 def test_each_preset_shows_its_range(tab: Tab, demo: Demo) -> None:
     tab.sign_in()
     tab.wait_drawn()
     target = f"app:{demo.app_ids[2]}"
-    for preset in ("7", "30", "90", "month"):
+    expected = {
+        "7": ("2028-02-24", "2028-03-01", 7),
+        "30": ("2028-02-01", "2028-03-01", 30),
+        "90": ("2027-12-03", "2028-03-01", 90),
+        "month": ("2028-03-01", "2028-03-01", 1),
+    }
+    for preset, (first, last, days) in expected.items():
         board = tab.show(target, preset)
-        first, last = preset_range(preset)
-        days = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
-        assert board["days"] == str(days), preset
-        assert tab.chart("chart-mau")["lines"] == [days]
-        assert tab.chart("chart-bandwidth")["bars"] == days
+        assert (board["from"], board["to"], board["days"]) == (first, last, str(days)), preset
+        assert drawn_points(tab.chart("chart-mau")) == [days], preset
+        assert tab.chart("chart-bandwidth")["bars"] == days, preset
     assert tab.errors == []
 
 
@@ -351,7 +386,7 @@ def test_365_days_are_drawn_and_timed(tab: Tab, demo: Demo) -> None:
     app_id = demo.app_ids[0]
     tab.show(f"app:{app_id}", "7")
     tab.page.select_option("#preset", "custom")
-    last = today()
+    last = TODAY
     first = last - timedelta(days=364)
     timings = []
     for attempt in range(3):
@@ -371,7 +406,7 @@ def test_365_days_are_drawn_and_timed(tab: Tab, demo: Demo) -> None:
     stacked = tab.chart("chart-bundles")
     assert stacked["lines"] == [365] * stacked["traces"]
     # A reload keeps the key and the view: the whole page, scripts included, draws them again.
-    tab.page.reload()
+    tab.reload()
     reloaded = tab.wait_drawn(target=f"app:{app_id}", **{"from": board["from"]})
     assert reloaded["days"] == "365"
     write_output(

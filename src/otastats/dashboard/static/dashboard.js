@@ -13,7 +13,7 @@
   const DAY_MS = 86400000;
 
   const $ = (id) => document.getElementById(id);
-  const state = { me: null, run: 0, sources: {} };
+  const state = { me: null, run: 0, draws: 0, sources: {} };
 
   // --- numbers for people -------------------------------------------------------------------
 
@@ -261,6 +261,7 @@
       showShares(data.bundles);
     } else {
       Plotly.purge($("chart-bundles"));
+      delete $("chart-bundles").dataset.shape;
     }
     await Promise.all(drawn);
     // One frame later the charts are on screen, not only in the DOM.
@@ -268,8 +269,11 @@
     if (run !== state.run) return;
     const elapsed = Math.round(performance.now() - started);
     const days = data.daily.length;
+    state.draws += 1;
     Object.assign(board.dataset, {
       state: "drawn",
+      // Counts the drawings, so that a reader can tell this one from the one before.
+      draw: String(state.draws),
       target,
       from: range.from,
       to: range.to,
@@ -323,6 +327,16 @@
 
   const CONFIG = { displayModeBar: false, responsive: true };
 
+  function plot(id, traces, chartLayout) {
+    const element = $(id);
+    // The library updates a chart in place, and keeps parts of the former drawing (a line) when
+    // the kind of trace changes (lines to markers): such a chart is drawn anew.
+    const shape = traces.map((trace) => `${trace.type}/${trace.mode || ""}`).join(",");
+    if (element.dataset.shape !== shape) Plotly.purge(element);
+    element.dataset.shape = shape;
+    return Plotly.react(element, traces, chartLayout, CONFIG);
+  }
+
   function niceAxis(values, format, integers) {
     const max = values.reduce((a, b) => Math.max(a, b), 0);
     if (max <= 0) return { range: [0, 1], tickvals: [0], ticktext: [format(0, true)] };
@@ -371,7 +385,7 @@
       fillcolor: "rgba(31,95,139,0.08)",
     };
     const axis = niceAxis(values, format, format === formatCount);
-    return Plotly.react($(id), [trace], layout(points, axis), CONFIG);
+    return plot(id, [trace], layout(points, axis));
   }
 
   function drawBars(id, points, field) {
@@ -385,7 +399,7 @@
       marker: { color: "#4c8dbf" },
     };
     const axis = niceAxis(values, formatBytes, false);
-    return Plotly.react($(id), [trace], layout(points, axis, { bargap: 0.15 }), CONFIG);
+    return plot(id, [trace], layout(points, axis, { bargap: 0.15 }));
   }
 
   function drawBundles(answer) {
@@ -413,7 +427,7 @@
       margin: { l: 64, r: 12, t: 8, b: 48 },
       hovermode: "x unified",
     };
-    return Plotly.react($("chart-bundles"), traces, layout(points, yaxis, extra), CONFIG);
+    return plot("chart-bundles", traces, layout(points, yaxis, extra));
   }
 
   function escapeHtml(text) {
