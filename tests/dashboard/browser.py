@@ -105,6 +105,10 @@ CHART_PROBE = """(id) => {
     bars: bars.length,
     barWidths: bars.map((bar) => Math.round(bar.getBBox().width)),
     barHeights: bars.map((bar) => Math.round(bar.getBBox().height)),
+    stacks: [...chart.querySelectorAll('.barlayer .trace')].map((trace) =>
+      [...trace.querySelectorAll('.point path')].map((bar) => bar.getBBox().height)),
+    yRange: [...chart._fullLayout.yaxis.range],
+    xRange: [...chart._fullLayout.xaxis.range],
     names: chart.data.map((trace) => trace.name || null),
     x: chart.data.map((trace) => [...trace.x]),
     y: chart.data.map((trace) => [...trace.y]),
