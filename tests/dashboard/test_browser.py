@@ -509,6 +509,16 @@ def test_one_day_and_two_days_read_well(tab: Tab, demo: Demo) -> None:
     assert tab.errors == []
 
 
+def test_a_range_past_the_servers_today_says_where_it_was_cut(tab: Tab, demo: Demo) -> None:
+    tab.sign_in()
+    tab.wait_drawn()
+    board = tab.custom(f"app:{demo.app_ids[1]}", "2028-02-25", "2028-03-05")
+    assert board["days"] == "6"
+    assert drawn_points(tab.chart("chart-mau")) == [6]
+    status = tab.page.inner_text("#status")
+    assert "6 days, 2028-02-25 to 2028-03-01 (10 days asked; no data after today)" in status
+
+
 def test_365_days_are_drawn_and_timed(tab: Tab, demo: Demo) -> None:
     """A custom range of 365 days: every chart has 365 points; the time is written down."""
     tab.sign_in()
