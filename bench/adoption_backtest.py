@@ -1,0 +1,233 @@
+"""Backtest of the adoption forecast: predict from the first days of past releases, compare with
+what happened.
+
+    python bench/adoption_backtest.py [--events 3e5] [--seed 1] [--end YYYY-MM-DD]
+                                      [--demo-seed 1] [--horizon 30]
+
+1. generates the bench workload (bench/workload.py) and loads it into a fresh SQLite database in a
+   temporary directory, with the real ingest path; loads the demo data (``otastats demo``'s
+   generator, src/otastats/admin/demo.py) into a second one;
+2. reads every app's share curves through the adoption endpoint's own pipeline
+   (otastats.stats.adoption.share_curves: bundle_usage's figures);
+3. for every release that starts after the first day of the data, and for k = 3, 5 and 7, runs the
+   forecast on the release's first k days and compares the days it gives for 50 % and 90 % with
+   the first day the share actually reached them;
+4. prints the table (median and 90th-percentile error in days), beside two baselines measured on
+   the same cases: "no forecast" (always null) and the same fit without the rule that returns
+   null for far-off days; then the errors for other values of that rule's limit.
+
+Scoring, over the release's first ``--horizon`` days: a null forecast, a forecast after the
+horizon and a level not reached within it all stand for the horizon's last day, and the error is
+the distance in days between the forecast and what happened, so each is comparable with "no
+forecast". A level already reached within the first k days is not a case (the answer is then null
+by rule); a release whose data end before the horizon without reaching the level is left out.
+Everything runs in a temporary directory that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from host import quantile  # noqa: E402
+from otastats.admin import service as admin  # noqa: E402
+from otastats.admin.demo import DEMO_DAYS, create_demo  # noqa: E402
+from otastats.ingest.file_loader import load_files  # noqa: E402
+from otastats.stats.adoption import LEVELS, share_curves  # noqa: E402
+from otastats.stats.adoption_forecast import MAX_REACH, forecast  # noqa: E402
+from otastats.storage.base import Store  # noqa: E402
+from otastats.storage.sqlite import SQLiteStore  # noqa: E402
+from otastats.timeparse import MICROS_PER_DAY, datetime_to_micros  # noqa: E402
+from workload import day_of, generate, parse_count  # noqa: E402
+
+PREFIXES = (3, 5, 7)
+SWEEP = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, math.inf)
+
+Release = list[float]
+"""A release's shares (percent), day by day from its first day to the end of the data."""
+
+
+@dataclass
+class Cell:
+    """The errors (days) of one data set, prefix and level, per forecast variant."""
+
+    cases: int = 0
+    reached: int = 0
+    already: int = 0
+    errors: dict[str, list[int]] = field(default_factory=dict)
+    returned: dict[str, int] = field(default_factory=dict)
+
+
+def releases(store: Store, app_ids: Sequence[str], start: int, end: int) -> list[Release]:
+    found = []
+    for app_id in app_ids:
+        for curve in share_curves(store.version_rows(app_id, start, end), start, end):
+            if curve.first_day > start:
+                history = curve.since_first_day()
+                assert history is not None
+                found.append(history)
+    return found
+
+
+def first_reach(shares: Release, level: float) -> int | None:
+    return next((t for t, share in enumerate(shares) if share >= level), None)
+
+
+def variants() -> dict[str, Callable[[Release], dict[float, int | None]]]:
+    found: dict[str, Callable[[Release], dict[float, int | None]]] = {
+        "no forecast": lambda shares: dict.fromkeys(LEVELS),
+    }
+    for limit in SWEEP:
+        found[f"reach {limit:g}"] = lambda shares, limit=limit: forecast(
+            shares, LEVELS, max_reach=limit
+        )
+    return found
+
+
+def score(data: list[Release], horizon: int) -> dict[tuple[int, float], Cell]:
+    cells: dict[tuple[int, float], Cell] = {}
+    methods = variants()
+    for shares in data:
+        for k in PREFIXES:
+            if len(shares) < k:
+                continue
+            answers = {name: method(shares[:k]) for name, method in methods.items()}
+            for level in LEVELS:
+                cell = cells.setdefault((k, level), Cell())
+                truth = first_reach(shares, level)
+                if truth is not None and truth < k:
+                    cell.already += 1
+                    continue
+                if truth is None and len(shares) <= horizon:
+                    continue  # not reached, and the data end before the horizon: unknown
+                cell.cases += 1
+                cell.reached += truth is not None and truth <= horizon
+                actual = horizon if truth is None else min(truth, horizon)
+                for name, answer in answers.items():
+                    said = answer[level]
+                    cell.returned[name] = cell.returned.get(name, 0) + (said is not None)
+                    guess = horizon if said is None else min(said, horizon)
+                    cell.errors.setdefault(name, []).append(abs(guess - actual))
+    return cells
+
+
+def figures(cell: Cell, name: str) -> str:
+    errors = cell.errors.get(name, [])
+    if not errors:
+        return "-"
+    return f"{quantile(errors, 0.5):g} / {quantile(errors, 0.9):g}"
+
+
+def load_bench(
+    folder: Path, events: int, seed: int, end: date, now: int
+) -> tuple[Store, list[str], int]:
+    """The bench workload in a fresh database: the store, the app ids, the first day."""
+    setup = generate(events, folder / "workload", seed, end, 120, 1_000_000)
+    store = SQLiteStore(folder / "bench.db")
+    orgs = {org["name"]: admin.create_org(store, org["name"], now) for org in setup["orgs"]}
+    app_ids = [app["app_id"] for app in setup["apps"]]
+    for app in setup["apps"]:
+        admin.create_app(store, app["app_id"], orgs[app["org"]], now)
+    names = [str(folder / "workload" / name) for name in setup["files"]]
+    load_files(store, names, lambda: now, chunk=10_000)
+    return store, app_ids, day_of(date.fromisoformat(setup["start"]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=parse_count, default=300_000, help="bench workload size")
+    parser.add_argument("--seed", type=int, default=1, help="bench workload seed")
+    parser.add_argument("--end", type=date.fromisoformat, default=None, help="last day (today)")
+    parser.add_argument("--demo-seed", type=int, default=1)
+    parser.add_argument("--horizon", type=int, default=30, help="days after a release scored")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    clock = datetime.now(UTC)
+    now = datetime_to_micros(clock)
+    end = args.end or clock.date()
+    data: dict[str, list[Release]] = {}
+    with tempfile.TemporaryDirectory(prefix="otastats-backtest-") as tmp:
+        folder = Path(tmp)
+        bench, app_ids, start = load_bench(folder, args.events, args.seed, end, now)
+        try:
+            data["bench"] = releases(bench, app_ids, start, start + 119)
+        finally:
+            bench.close()
+        demo_store = SQLiteStore(folder / "demo.db")
+        try:
+            demo = create_demo(demo_store, now, seed=args.demo_seed)
+            today = now // MICROS_PER_DAY
+            data["demo"] = releases(demo_store, demo.app_ids, today - DEMO_DAYS + 1, today)
+        finally:
+            demo_store.close()
+    report(data, args)
+    Console().print(f"{time.perf_counter() - started:.0f} s")
+
+
+def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
+    chosen = f"reach {MAX_REACH:g}"
+    table = Table(
+        title=f"Adoption forecast backtest: error in days (median / p90) over the first"
+        f" {args.horizon} days of a release (bench --events {args.events:g} --seed {args.seed};"
+        f" demo --seed {args.demo_seed})"
+    )
+    for column in (
+        "data", "first days", "level", "cases", "reached", "forecast returned",
+        "forecast", "no forecast", "fit without the null rule",
+    ):  # fmt: skip
+        table.add_column(column, justify="right")
+    # (data set, level) -> variant -> errors of every prefix
+    groups: dict[tuple[str, float], dict[str, list[int]]] = {}
+    for name, releases_of in data.items():
+        cells = score(releases_of, args.horizon)
+        for (k, level), cell in sorted(cells.items()):
+            returned = cell.returned.get(chosen, 0)
+            table.add_row(
+                f"{name} ({len(releases_of)} releases)",
+                str(k),
+                f"{level:.0f} %",
+                str(cell.cases),
+                str(cell.reached),
+                f"{returned} ({100 * returned / max(cell.cases, 1):.0f} %)",
+                figures(cell, chosen),
+                figures(cell, "no forecast"),
+                figures(cell, "reach inf"),
+            )
+            for variant, errors in cell.errors.items():
+                groups.setdefault((name, level), {}).setdefault(variant, []).extend(errors)
+    console = Console(width=200)
+    console.print(table)
+    sweep = Table(
+        title="Mean error in days of each limit of the null rule (k = 3, 5 and 7 together);"
+        " the score is the mean of the columns"
+    )
+    sweep.add_column("variant")
+    for name, level in groups:
+        sweep.add_column(f"{name} {level:.0f} %", justify="right")
+    sweep.add_column("score", justify="right")
+    for variant in variants():
+        means = [sum(g[variant]) / max(len(g[variant]), 1) for g in groups.values()]
+        mark = " (chosen)" if variant == chosen else ""
+        sweep.add_row(
+            variant + mark,
+            *(f"{mean:.2f}" for mean in means),
+            f"{sum(means) / max(len(means), 1):.2f}",
+        )
+    console.print(sweep)
+
+
+if __name__ == "__main__":
+    main()
