@@ -14,14 +14,17 @@ what happened.
    the first day the share actually reached them;
 4. prints the table (median and 90th-percentile error in days), beside two baselines measured on
    the same cases: "no forecast" (always null) and the same fit without the rule that returns
-   null for far-off days; then the errors for other values of that rule's limit.
+   null for far-off days; then the mean errors for other values of that rule's limit, and where
+   each is worse than no forecast (the chosen limit, MAX_REACH, must be worse nowhere).
 
 Scoring, over the release's first ``--horizon`` days: a null forecast, a forecast after the
 horizon and a level not reached within it all stand for the horizon's last day, and the error is
 the distance in days between the forecast and what happened, so each is comparable with "no
 forecast". A level already reached within the first k days is not a case (the answer is then null
 by rule); a release whose data end before the horizon without reaching the level is left out.
-Everything runs in a temporary directory that is removed at the end.
+The data end at the end of ``--end`` (default today, UTC; then at the moment the program starts):
+with a past ``--end``, the figures are the same on every run. Everything runs in a temporary
+directory that is removed at the end.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from adoption_alternatives import fitted_ceiling, straight_line  # noqa: E402
 from host import quantile  # noqa: E402
 from otastats.admin import service as admin  # noqa: E402
 from otastats.admin.demo import DEMO_DAYS, create_demo  # noqa: E402
@@ -55,6 +59,8 @@ from workload import day_of, generate, parse_count  # noqa: E402
 
 PREFIXES = (3, 5, 7)
 SWEEP = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, math.inf)
+WORSE_BY = 0.05
+"""Days of mean error above "no forecast" that count as worse (below it: rounding noise)."""
 
 Release = list[float]
 """A release's shares (percent), day by day from its first day to the end of the data."""
@@ -87,13 +93,19 @@ def first_reach(shares: Release, level: float) -> int | None:
 
 
 def variants() -> dict[str, Callable[[Release], dict[float, int | None]]]:
+    """The chosen fit with each limit of the null rule, the alternatives, and no forecast."""
     found: dict[str, Callable[[Release], dict[float, int | None]]] = {
         "no forecast": lambda shares: dict.fromkeys(LEVELS),
     }
     for limit in SWEEP:
-        found[f"reach {limit:g}"] = lambda shares, limit=limit: forecast(
+        found[f"limit {limit:g}"] = lambda shares, limit=limit: forecast(
             shares, LEVELS, max_reach=limit
         )
+    for name, model in (("fitted ceiling", fitted_ceiling), ("straight line", straight_line)):
+        for limit in (MAX_REACH, math.inf):
+            found[f"{name}, limit {limit:g}"] = lambda shares, limit=limit, model=model: forecast(
+                shares, LEVELS, max_reach=limit, model=model
+            )
     return found
 
 
@@ -122,6 +134,10 @@ def score(data: list[Release], horizon: int) -> dict[tuple[int, float], Cell]:
                     guess = horizon if said is None else min(said, horizon)
                     cell.errors.setdefault(name, []).append(abs(guess - actual))
     return cells
+
+
+def mean(errors: Sequence[float]) -> float:
+    return sum(errors) / max(len(errors), 1)
 
 
 def figures(cell: Cell, name: str) -> str:
@@ -156,8 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     clock = datetime.now(UTC)
-    now = datetime_to_micros(clock)
     end = args.end or clock.date()
+    # The data end at the end of --end (or now): with a past --end, every figure is the same
+    # whenever the program runs.
+    now = min(datetime_to_micros(clock), (day_of(end) + 1) * MICROS_PER_DAY - 1)
     data: dict[str, list[Release]] = {}
     with tempfile.TemporaryDirectory(prefix="otastats-backtest-") as tmp:
         folder = Path(tmp)
@@ -178,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
-    chosen = f"reach {MAX_REACH:g}"
+    chosen = f"limit {MAX_REACH:g}"
     table = Table(
         title=f"Adoption forecast backtest: error in days (median / p90) over the first"
         f" {args.horizon} days of a release (bench --events {args.events:g} --seed {args.seed};"
@@ -186,7 +204,7 @@ def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
     )
     for column in (
         "data", "first days", "level", "cases", "reached", "forecast returned",
-        "forecast", "no forecast", "fit without the null rule",
+        "forecast", "no forecast", "fit without the null rule", "mean: forecast / none",
     ):  # fmt: skip
         table.add_column(column, justify="right")
     # (data set, level) -> variant -> errors of every prefix
@@ -204,7 +222,8 @@ def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
                 f"{returned} ({100 * returned / max(cell.cases, 1):.0f} %)",
                 figures(cell, chosen),
                 figures(cell, "no forecast"),
-                figures(cell, "reach inf"),
+                figures(cell, "limit inf"),
+                " / ".join(f"{mean(cell.errors.get(v, [])):.2f}" for v in (chosen, "no forecast")),
             )
             for variant, errors in cell.errors.items():
                 groups.setdefault((name, level), {}).setdefault(variant, []).extend(errors)
@@ -212,19 +231,28 @@ def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
     console.print(table)
     sweep = Table(
         title="Mean error in days of each limit of the null rule (k = 3, 5 and 7 together);"
-        " the score is the mean of the columns"
+        " the score is the mean of the columns; the limit is the lowest score among those"
+        " worse than no forecast nowhere"
     )
     sweep.add_column("variant")
     for name, level in groups:
         sweep.add_column(f"{name} {level:.0f} %", justify="right")
     sweep.add_column("score", justify="right")
+    sweep.add_column("worse than no forecast in", justify="right")
+    baseline = [mean(g["no forecast"]) for g in groups.values()]
     for variant in variants():
-        means = [sum(g[variant]) / max(len(g[variant]), 1) for g in groups.values()]
+        means = [mean(g[variant]) for g in groups.values()]
         mark = " (chosen)" if variant == chosen else ""
+        worse = [
+            f"{name} {level:.0f} %"
+            for (name, level), mean, base in zip(groups, means, baseline, strict=True)
+            if mean > base + WORSE_BY
+        ]
         sweep.add_row(
             variant + mark,
             *(f"{mean:.2f}" for mean in means),
-            f"{sum(means) / max(len(means), 1):.2f}",
+            f"{mean(means):.2f}",
+            ", ".join(worse) or "-",
         )
     console.print(sweep)
 

@@ -16,8 +16,9 @@ forecasts to be worse than none, mostly because a newer release takes over first
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 CEILING = 100.0
 """The curve's plateau: every active device ends on the version if no newer one comes."""
@@ -25,9 +26,14 @@ MIN_POINTS = 3
 """Days with a share above zero needed before a fit is tried."""
 RISING_LOOKBACK = 3
 """The share must be higher on the last day than this many days before (or on the first day)."""
-MAX_REACH = 0.75
+MAX_REACH = 0.5
 """No forecast further ahead than this many times the days already seen (the backtest's rule)."""
 _MAX_EXP = 700.0
+
+
+class Curve(Protocol):
+    def reaches(self, level: float) -> float | None:
+        """The time (days since the first day) at which the curve reaches ``level``, or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,7 @@ def forecast(
     levels: Sequence[float] = (50.0, 90.0),
     *,
     max_reach: float = MAX_REACH,
+    model: Callable[[Sequence[float]], Curve | None] | None = None,
 ) -> dict[float, int | None]:
     """For each level, the first day offset (0 = the version's first day) on which the share is
     expected to reach it, or None.
@@ -59,17 +66,18 @@ def forecast(
     is the day of the answer, so a forecast is always a later offset. None when the level was
     already reached, when the share is not rising, when the fit levels off below the level, or
     when the day lies further ahead than ``max_reach`` times the days seen (``math.inf``: never).
+    ``model`` fits the curve (``fit`` by default; the backtest compares others).
     """
     result: dict[float, int | None] = dict.fromkeys(levels)
     pending = [level for level in levels if max(shares, default=0.0) < level]
     if not pending or not _rising(shares):
         return result
-    model = fit(shares)
-    if model is None:
+    curve = (model or fit)(shares)
+    if curve is None:
         return result
     last = len(shares) - 1
     for level in pending:
-        at = model.reaches(level)
+        at = curve.reaches(level)
         if at is None:
             continue
         day = max(last + 1, math.ceil(at - 1e-9))
@@ -85,21 +93,22 @@ def _rising(shares: Sequence[float]) -> bool:
     return shares[-1] > shares[-1 - min(RISING_LOOKBACK, len(shares) - 1)]
 
 
-def fit(shares: Sequence[float]) -> Logistic | None:
-    """The logistic of ceiling 100 % through the days with a share strictly between 0 and 100,
-    or None when there are fewer than MIN_POINTS of them or the fitted curve is not rising."""
-    # For a fixed ceiling the logit ln(s / (100 - s)) is linear in t: a weighted least-squares
+def fit(shares: Sequence[float], ceiling: float = CEILING) -> Logistic | None:
+    """The logistic of that ceiling (percent) through the days with a share strictly between 0
+    and the ceiling, or None when there are fewer than MIN_POINTS of them or the fitted curve is
+    not rising."""
+    # For a fixed ceiling K the logit ln(s / (K - s)) is linear in t: a weighted least-squares
     # line, in closed form. The weights (p(1-p))^2 turn logit residuals into share residuals to
     # first order, so that the line is close to the least-squares curve in share points (an
     # unweighted line lets the noisy first days, of a few devices, steer it).
     sw = swt = swy = swtt = swty = 0.0
     used = 0
     for t, s in enumerate(shares):
-        if not 0.0 < s < CEILING:
+        if not 0.0 < s < ceiling:
             continue
-        p = s / CEILING
+        p = s / ceiling
         w = (p * (1.0 - p)) ** 2
-        y = math.log(s / (CEILING - s))
+        y = math.log(s / (ceiling - s))
         sw += w
         swt += w * t
         swy += w * y
@@ -113,4 +122,4 @@ def fit(shares: Sequence[float]) -> Logistic | None:
     if rate <= 0:
         return None
     intercept = (swy - rate * swt) / sw
-    return Logistic(CEILING, rate, -intercept / rate)
+    return Logistic(ceiling, rate, -intercept / rate)
