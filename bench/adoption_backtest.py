@@ -12,7 +12,8 @@ what happened.
 3. for every release that starts after the first day of the data, and for k = 3, 5 and 7, runs the
    forecast on the release's first k days and compares the days it gives for 50 % and 90 % with
    the first day the share actually reached them;
-4. prints the table (median and 90th-percentile error in days), beside two baselines measured on
+4. prints the table (median and 90th-percentile error in days; then the mean errors; then the
+   median and 90th percentile of the dates returned alone), beside two baselines measured on
    the same cases: "no forecast" (always null) and the same fit without the rule that returns
    null for far-off days; then the mean errors for other values of that rule's limit, and where
    each is worse than no forecast (the chosen limit, MAX_REACH, must be worse nowhere).
@@ -75,6 +76,8 @@ class Cell:
     already: int = 0
     errors: dict[str, list[int]] = field(default_factory=dict)
     returned: dict[str, int] = field(default_factory=dict)
+    when_returned: dict[str, list[int]] = field(default_factory=dict)
+    """The errors of the dates returned alone."""
 
 
 def releases(store: Store, app_ids: Sequence[str], start: int, end: int) -> list[Release]:
@@ -133,6 +136,8 @@ def score(data: list[Release], horizon: int) -> dict[tuple[int, float], Cell]:
                     cell.returned[name] = cell.returned.get(name, 0) + (said is not None)
                     guess = horizon if said is None else min(said, horizon)
                     cell.errors.setdefault(name, []).append(abs(guess - actual))
+                    if said is not None:
+                        cell.when_returned.setdefault(name, []).append(abs(guess - actual))
     return cells
 
 
@@ -140,8 +145,8 @@ def mean(errors: Sequence[float]) -> float:
     return sum(errors) / max(len(errors), 1)
 
 
-def figures(cell: Cell, name: str) -> str:
-    errors = cell.errors.get(name, [])
+def figures(cell: Cell, name: str, *, returned: bool = False) -> str:
+    errors = (cell.when_returned if returned else cell.errors).get(name, [])
     if not errors:
         return "-"
     return f"{quantile(errors, 0.5):g} / {quantile(errors, 0.9):g}"
@@ -205,6 +210,7 @@ def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
     for column in (
         "data", "first days", "level", "cases", "reached", "forecast returned",
         "forecast", "no forecast", "fit without the null rule", "mean: forecast / none",
+        "dates returned",
     ):  # fmt: skip
         table.add_column(column, justify="right")
     # (data set, level) -> variant -> errors of every prefix
@@ -224,6 +230,7 @@ def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
                 figures(cell, "no forecast"),
                 figures(cell, "limit inf"),
                 " / ".join(f"{mean(cell.errors.get(v, [])):.2f}" for v in (chosen, "no forecast")),
+                figures(cell, chosen, returned=True),
             )
             for variant, errors in cell.errors.items():
                 groups.setdefault((name, level), {}).setdefault(variant, []).extend(errors)
