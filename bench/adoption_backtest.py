@@ -2,7 +2,7 @@
 what happened.
 
     python bench/adoption_backtest.py [--events 3e5] [--seed 1] [--end YYYY-MM-DD]
-                                      [--demo-seed 1] [--horizon 30]
+                                      [--demo-seed 1] [--horizon 30] [--markdown]
 
 1. generates the bench workload (bench/workload.py) and loads it into a fresh SQLite database in a
    temporary directory, with the real ingest path; loads the demo data (``otastats demo``'s
@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--end", type=date.fromisoformat, default=None, help="last day (today)")
     parser.add_argument("--demo-seed", type=int, default=1)
     parser.add_argument("--horizon", type=int, default=30, help="days after a release scored")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     clock = datetime.now(UTC)
@@ -197,71 +198,89 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             demo_store.close()
     report(data, args)
-    Console().print(f"{time.perf_counter() - started:.0f} s")
+    sys.stdout.write(f"{time.perf_counter() - started:.0f} s\n")
 
 
 def report(data: dict[str, list[Release]], args: argparse.Namespace) -> None:
     chosen = f"limit {MAX_REACH:g}"
-    table = Table(
-        title=f"Adoption forecast backtest: error in days (median / p90) over the first"
-        f" {args.horizon} days of a release (bench --events {args.events:g} --seed {args.seed};"
-        f" demo --seed {args.demo_seed})"
-    )
-    for column in (
+    columns = (
         "data", "first days", "level", "cases", "reached", "forecast returned",
-        "forecast", "no forecast", "fit without the null rule", "mean: forecast / none",
+        "forecast", "no forecast", "without the null rule", "mean: forecast / none",
         "dates returned",
-    ):  # fmt: skip
-        table.add_column(column, justify="right")
+    )  # fmt: skip
+    rows: list[list[str]] = []
     # (data set, level) -> variant -> errors of every prefix
     groups: dict[tuple[str, float], dict[str, list[int]]] = {}
     for name, releases_of in data.items():
         cells = score(releases_of, args.horizon)
         for (k, level), cell in sorted(cells.items()):
             returned = cell.returned.get(chosen, 0)
-            table.add_row(
-                f"{name} ({len(releases_of)} releases)",
-                str(k),
-                f"{level:.0f} %",
-                str(cell.cases),
-                str(cell.reached),
-                f"{returned} ({100 * returned / max(cell.cases, 1):.0f} %)",
-                figures(cell, chosen),
-                figures(cell, "no forecast"),
-                figures(cell, "limit inf"),
-                " / ".join(f"{mean(cell.errors.get(v, [])):.2f}" for v in (chosen, "no forecast")),
-                figures(cell, chosen, returned=True),
+            rows.append(
+                [
+                    f"{name} ({len(releases_of)} releases)",
+                    str(k),
+                    f"{level:.0f} %",
+                    str(cell.cases),
+                    str(cell.reached),
+                    f"{returned} ({100 * returned / max(cell.cases, 1):.0f} %)",
+                    figures(cell, chosen),
+                    figures(cell, "no forecast"),
+                    figures(cell, "limit inf"),
+                    " / ".join(
+                        f"{mean(cell.errors.get(v, [])):.2f}" for v in (chosen, "no forecast")
+                    ),
+                    figures(cell, chosen, returned=True),
+                ]
             )
             for variant, errors in cell.errors.items():
                 groups.setdefault((name, level), {}).setdefault(variant, []).extend(errors)
-    console = Console(width=200)
-    console.print(table)
-    sweep = Table(
-        title="Mean error in days of each limit of the null rule (k = 3, 5 and 7 together);"
-        " the score is the mean of the columns; the limit is the lowest score among those"
-        " worse than no forecast nowhere"
+    show(
+        f"Adoption forecast backtest: error in days (median / p90) over the first {args.horizon}"
+        f" days of a release (bench --events {args.events:g} --seed {args.seed}; demo --seed"
+        f" {args.demo_seed})",
+        columns,
+        rows,
+        markdown=args.markdown,
     )
-    sweep.add_column("variant")
-    for name, level in groups:
-        sweep.add_column(f"{name} {level:.0f} %", justify="right")
-    sweep.add_column("score", justify="right")
-    sweep.add_column("worse than no forecast in", justify="right")
-    baseline = [mean(g["no forecast"]) for g in groups.values()]
+    baseline = [mean(group["no forecast"]) for group in groups.values()]
+    sweep = []
     for variant in variants():
-        means = [mean(g[variant]) for g in groups.values()]
-        mark = " (chosen)" if variant == chosen else ""
+        means = [mean(group[variant]) for group in groups.values()]
         worse = [
             f"{name} {level:.0f} %"
-            for (name, level), mean, base in zip(groups, means, baseline, strict=True)
-            if mean > base + WORSE_BY
+            for (name, level), value, base in zip(groups, means, baseline, strict=True)
+            if value > base + WORSE_BY
         ]
-        sweep.add_row(
-            variant + mark,
-            *(f"{mean:.2f}" for mean in means),
-            f"{mean(means):.2f}",
-            ", ".join(worse) or "-",
+        sweep.append(
+            [
+                variant + (" (served)" if variant == chosen else ""),
+                *(f"{value:.2f}" for value in means),
+                f"{mean(means):.2f}",
+                ", ".join(worse) or "-",
+            ]
         )
-    console.print(sweep)
+    show(
+        "Mean error in days (k = 3, 5 and 7 together) of each limit of the null rule and of two"
+        " other fits; the limit served is the lowest mean of the columns among those worse than"
+        " no forecast nowhere",
+        ["variant", *(f"{name} {level:.0f} %" for name, level in groups), "mean", "worse in"],
+        sweep,
+        markdown=args.markdown,
+    )
+
+
+def show(title: str, columns: Sequence[str], rows: list[list[str]], *, markdown: bool) -> None:
+    if markdown:
+        lines = [f"| {' | '.join(columns)} |", "|" + "---|" * len(columns)]
+        lines += [f"| {' | '.join(row)} |" for row in rows]
+        sys.stdout.write(f"{title}:\n\n" + "\n".join(lines) + "\n\n")
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":
