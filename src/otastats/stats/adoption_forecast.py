@@ -7,10 +7,10 @@ The model is the logistic ``s(t) = 100 / (1 + exp(-r (t - m)))`` of the share ``
 on day ``t`` since the version's first day: growth rate ``r`` per day, midpoint ``m``. Its logit
 ``ln(s / (100 - s))`` is the line ``r (t - m)``, so the fit is a weighted least-squares line, in
 closed form. The ceiling is fixed at 100 % (the forecast assumes no newer version comes): a
-fitted ceiling, tried first, cannot be told from the first days' data and settles just above
-the highest share seen, so the curve never reaches 50 %. Days further ahead than ``MAX_REACH``
-times the days seen get no forecast: the backtest (bench/adoption_backtest.py) shows those
-forecasts to be worse than none, mostly because a newer release takes over first.
+fitted ceiling cannot be told apart from the curve's bend in the first days' data and settles
+just above the highest share seen, so the curve rarely reaches 50 %. Days further ahead than
+``MAX_REACH`` times the days seen get no forecast: the backtest (bench/adoption_backtest.py)
+shows such forecasts to be worse than none, mostly because a newer release takes over first.
 """
 
 from __future__ import annotations
