@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from otastats.stats.adoption_forecast import forecast
-from tests.conftest import Tenants
+from otastats.storage.sqlite import SQLiteStore
+from tests.conftest import Tenants, make_client
 from tests.helpers_api import at, created, get, get_ok, ingest_ok, seen
 
 APP = "com.example.app"
@@ -203,3 +204,22 @@ def test_csv(client: TestClient, key: str) -> None:
         PATH, params={"date": "2024-03-12"}, headers={"authorization": key, "accept": "text/csv"}
     )
     assert by_header.text == response.text
+
+
+def test_a_forecast_past_9999_12_31_is_null(store: SQLiteStore, key: str) -> None:
+    # On the last day there is, a rising version's forecast would fall after it.
+    last = datetime(9999, 12, 31, 12, 0, tzinfo=UTC)
+    events = [seen(APP, f"old{i}", at("9999-12-20"), version="1") for i in range(100)]
+    for offset, moved in enumerate((5, 10, 20, 30, 40)):
+        day = iso(date(9999, 12, 27) + timedelta(days=offset))
+        events += [seen(APP, f"old{i}", at(day), version="2") for i in range(moved)]
+    with make_client(store, clock=last) as client:
+        ingest_ok(client, key, events)
+        answer = get_ok(client, key, PATH)
+    assert answer["date"] == "9999-12-31"
+    assert [row["version"] for row in answer["versions"]] == ["1", "2"]
+    assert answer["versions"][1]["share"] == 40.0
+    assert answer["versions"][1]["forecast"] == {"50": None, "90": None}
+    # The same curve a year earlier does get a 50 % forecast: the null above is the calendar's.
+    curve = [5.0, 10.0, 20.0, 30.0, 40.0]
+    assert forecast(curve)[50.0] is not None
