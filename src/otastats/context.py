@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from otastats.alerts.hook import AlertHook
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
 from otastats.ingest.group_commit import GroupCommit
@@ -26,6 +27,7 @@ class ServiceContext:
     clock: Clock
     limits: RateLimits
     writes: GroupCommit
+    alerts: AlertHook
 
     def now(self) -> int:
         """The current instant, in microseconds since the epoch."""
