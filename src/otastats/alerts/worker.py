@@ -30,7 +30,7 @@ from otastats.alerts.retry import RetryPolicy, next_attempt
 from otastats.alerts.service import evaluate_apps
 from otastats.alerts.signing import alert_secret
 from otastats.config import Settings
-from otastats.storage.alerts_base import AlertStore, Attempt, Call
+from otastats.storage.alerts_base import AlertStore, Attempt, Call, alert_store_for
 from otastats.storage.base import Store
 from otastats.timeparse import datetime_to_micros
 
@@ -64,12 +64,15 @@ class DeliveryWorker:
         *,
         clock: Callable[[], int] = system_micros,
         jitter: Callable[[], float] = random.random,
+        close_alerts: bool = False,
     ) -> None:
         self._store = store
         self._alerts = alerts
         self._settings = settings
         self._clock = clock
         self._jitter = jitter
+        self._close_alerts = close_alerts
+        """Close ``alerts`` when the worker stops (it then owns them)."""
         self.worker_id = str(uuid.uuid4())
         self._key_secret = store.key_secret()
         self._thread: threading.Thread | None = None
@@ -89,13 +92,18 @@ class DeliveryWorker:
     def wake(self) -> None:
         loop, wakeup = self._loop, self._wakeup
         if loop is not None and wakeup is not None:
-            loop.call_soon_threadsafe(wakeup.set)
+            # The loop may have ended since it was read: a stopped worker needs no waking.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wakeup.set)
 
     def stop(self) -> None:
         self._stopping = True
         self.wake()
         if self._thread is not None:
             self._thread.join(self._settings.timeout_ms / 1000 + 5)
+            self._thread = None
+            if self._close_alerts:
+                self._alerts.close()
 
     # --- the loop -----------------------------------------------------------------------------
     async def _run(self, ready: threading.Event) -> None:
@@ -130,7 +138,9 @@ class DeliveryWorker:
             await asyncio.gather(*in_flight, return_exceptions=True)
 
     def _evaluate_all(self, now: int) -> None:
-        apps = sorted({alert.app_id for alert in self._alerts.alerts()})
+        watched = {alert.app_id for alert in self._alerts.alerts()}
+        live = self._store.get_apps(watched).values()
+        apps = sorted(app.app_id for app in live if not app.deleted)
         if apps and evaluate_apps(self._store, self._alerts, apps, now):
             self.wake()
 
@@ -188,7 +198,11 @@ def start_for_server(
     """The evaluation hook and the started delivery worker of a server process; a call that
     the hook queues wakes the worker at once."""
     hook = AlertHook(store, clock=clock)
-    worker = DeliveryWorker(store, hook.alerts, worker_settings(settings), clock=clock)
+    # Tables of its own: the application closes the hook's at shutdown, before the worker has
+    # logged the calls it is still sending.
+    worker = DeliveryWorker(
+        store, alert_store_for(store), worker_settings(settings), clock=clock, close_alerts=True
+    )
     hook.on_queued = worker.wake
     worker.start()
     return hook, worker

@@ -25,6 +25,7 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 _CLAIM_LOCK = 0x6F7461_0003
 """The advisory lock under which a worker claims calls."""
+_ANY_DUE = "SELECT 1 FROM alert_calls WHERE done_at IS NULL AND next_attempt_at <= %s LIMIT 1"
 _ALERT_COLUMNS = (
     "alert_id, app_id, metric, threshold, min_devices, webhook_url, secret_salt, created_at,"
     " firing, changed_at"
@@ -121,6 +122,10 @@ class PostgresAlerts:
 
     # --- delivery -----------------------------------------------------------------------------
     def claim_due(self, worker: str, now: int, claim_until: int, limit: int) -> list[Call]:
+        # Most polls find nothing: a plain read first, so they never take the claim lock.
+        with self._pool.connection() as conn:
+            if conn.execute(_ANY_DUE, (now,)).fetchone() is None:
+                return []
         with self._tx() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CLAIM_LOCK,))
             rows = conn.execute(
