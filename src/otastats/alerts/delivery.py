@@ -45,9 +45,7 @@ async def post_call(
         async with asyncio.timeout(timeout_s):
             async with client.stream("POST", url, content=body, headers=headers) as response:
                 status = response.status_code
-    except TimeoutError:
-        return Outcome(None, f"no answer within {timeout_s:g} s")
-    except httpx2.TimeoutException:
+    except (TimeoutError, httpx2.TimeoutException):
         return Outcome(None, f"no answer within {timeout_s:g} s")
     except httpx2.HTTPError as exc:
         return Outcome(None, f"{type(exc).__name__}: {exc}".removesuffix(": "))

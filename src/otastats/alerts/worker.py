@@ -170,7 +170,9 @@ class DeliveryWorker:
             )
             if not kept:
                 log.warning(
-                    "call %s/%d: its claim expired while it was sent", call.alert_id, call.seq
+                    "call %s/%d: not logged, its claim was lost (expired, or the alert deleted)",
+                    call.alert_id,
+                    call.seq,
                 )
         except Exception:
             log.exception("cannot log the attempt of call %s/%d", call.alert_id, call.seq)
