@@ -211,3 +211,14 @@ def test_list_delete_and_deliveries(store: Store, alerts: AlertStore, tenants: T
         service.delete_alert(alerts, first.alert_id)
     with pytest.raises(NotFound, match="alert: no alert"):
         service.deliveries(alerts, first.alert_id)
+
+
+def test_a_deleted_alerts_pending_calls_are_not_sent(
+    store: Store, alerts: AlertStore, app_id: str
+) -> None:
+    ingest(store, [seen("d1")], T, existing_app)
+    created = create(store, alerts, above="0")  # fires at once: mau is 1
+    assert alerts.pending_calls(created.alert_id) == 1
+    service.delete_alert(alerts, created.alert_id)
+    assert alerts.claim_due("w", T + 10**15, T + 10**15 + 1, 100) == []
+    assert alerts.pending_calls(created.alert_id) == 0

@@ -3,6 +3,7 @@ state change, retries, order, and a receiver that hangs."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from otastats.timeparse import datetime_to_micros
 from tests.alerts.receiver import receiver
 from tests.cli_helpers import free_port
 from tests.conftest import NOW, Tenants
-from tests.helpers_api import at, created, deleted, ingest_ok
+from tests.helpers_api import at, created, deleted, download, ingest_ok
 
 APP = "com.acme.app"
 FAST = WorkerSettings(
@@ -42,9 +43,11 @@ class Clock:
     """Starts at the tests' NOW and moves with real time, so that retries come due."""
 
     start: float = field(default_factory=time.monotonic)
+    jumped_s: float = 0.0
+    """Added to the time, to move it on by days at once."""
 
     def now(self) -> datetime:
-        return NOW + timedelta(seconds=time.monotonic() - self.start)
+        return NOW + timedelta(seconds=time.monotonic() - self.start + self.jumped_s)
 
     def micros(self) -> int:
         return datetime_to_micros(self.now())
@@ -56,6 +59,7 @@ class Running:
     client: TestClient
     hook: AlertHook
     key: str
+    clock: Clock
 
     def alert(self, webhook: str, metric: str = "storage", above: str = "50") -> tuple[str, str]:
         made = service.create_alert(
@@ -89,7 +93,7 @@ def running(store: Store, tenants: Tenants, settings: WorkerSettings = FAST) -> 
     try:
         with TestClient(app) as client:
             try:
-                yield Running(store, client, hook, key)
+                yield Running(store, client, hook, key, clock)
             finally:
                 worker.stop()
     finally:
@@ -190,6 +194,24 @@ def test_a_hanging_receiver_does_not_hold_other_alerts(store: Store, tenants: Te
         assert run.log(slow_id)["attempts"][0]["error"] == "no answer within 1 s"
         wait_until(lambda: run.log(slow_id)["pending"] == 0)  # retried, then delivered
         assert run.log(fast_id)["attempts"][0]["http_status"] == 200
+
+
+def test_the_worker_resolves_what_a_new_day_changes_without_an_ingest(
+    store: Store, tenants: Tenants
+) -> None:
+    every_100_ms = dataclasses.replace(FAST, evaluate_every_ms=100)
+    with receiver() as hook, running(store, tenants, every_100_ms) as run:
+        _, secret = run.alert(hook.url, metric="bandwidth", above="10")
+        ingest_ok(run.client, run.key, [download(APP, "d1", at("2024-03-15", "11:00:00"), 50)])
+        hook.wait_for(1)
+        run.clock.jumped_s = 86_400.0  # the next UTC day, whose bandwidth is 0 so far
+        fired, resolved = hook.wait_for(2)
+        time.sleep(0.3)
+        assert len(hook.received) == 2
+    assert (fired.json["state"], fired.json["value"]) == ("firing", 50)
+    assert (resolved.json["state"], resolved.json["value"]) == ("resolved", 0)
+    assert resolved.json["at"].startswith("2024-03-16T12:00")
+    assert resolved.signed_with(secret)
 
 
 def test_a_call_is_given_up_after_the_retry_window(store: Store, tenants: Tenants) -> None:
