@@ -12,7 +12,9 @@ from otastats.cli import DatabaseOption, JsonFlag, _now, _run, cli
 from otastats.storage import Store
 from otastats.storage.alerts_base import alert_store_for
 
-alert_cli = typer.Typer(help="Alerts: webhook calls when an app's figure crosses a threshold.")
+alert_cli = typer.Typer(
+    help="Alerts: webhook calls when an app's figure crosses a threshold.", no_args_is_help=True
+)
 
 
 def _with_alerts(action: Callable[[Store, Any], dict[str, Any]]) -> Callable[[Store], Any]:
