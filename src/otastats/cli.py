@@ -260,17 +260,21 @@ def ingest_files(
     as_json: JsonFlag = False,
 ) -> None:
     """Load NDJSON events straight into the database (the apps must exist)."""
+    from otastats.alerts.hook import AlertHook
     from otastats.ingest.file_loader import load_files
 
     for name in files:
         if name != "-" and not Path(name).is_file():
             raise BadInput(f"{name}: no such file")
     store = _open(database)
+    alerts = AlertHook(store, clock=_now)
     try:
         result = load_files(
-            store, files, _now, chunk=FILE_CHUNK_EVENTS, chunks_per_commit=FILE_CHUNKS_PER_COMMIT
-        )
+            store, files, _now, chunk=FILE_CHUNK_EVENTS, chunks_per_commit=FILE_CHUNKS_PER_COMMIT,
+            after_commit=alerts.after_commit,
+        )  # fmt: skip
     finally:
+        alerts.close()
         store.close()
     _emit(
         as_json,
@@ -336,15 +340,18 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
+    from otastats.alerts.worker import start_for_server
     from otastats.app import create_app
     from otastats.context import clock_for
 
     settings = _settings(database)
     clock = clock_for(settings)
     store = _open(database)
+    alerts, worker = start_for_server(settings, store, lambda: datetime_to_micros(clock()))
     try:
-        app = create_app(settings, store=store, clock=clock)
+        app = create_app(settings, store=store, clock=clock, alerts=alerts)
     except SettingsError as exc:
+        worker.stop()
         store.close()
         raise BadInput(str(exc)) from None
     if demo_data:
@@ -367,6 +374,8 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
+        worker.stop()
+        alerts.close()
         store.close()
 
 
@@ -389,3 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(as_json, exc.format_message(), sys.stderr)
     except (OtastatsError, BadInput) as exc:
         _fail(as_json, exc.error if isinstance(exc, OtastatsError) else str(exc), sys.stderr)
+
+
+# Last: it registers ``otastats alert``, whose commands use the helpers above.
+import otastats.alerts.commands  # noqa: E402, F401

@@ -23,7 +23,18 @@ METRIC_TABLES = {
     "versions",
     "bundle_events",
 }
-REFERENCE_TABLES = {"orgs", "users", "members", "apps", "api_keys", "meta", "schema_version"}
+REFERENCE_TABLES = {
+    "orgs",
+    "users",
+    "members",
+    "apps",
+    "api_keys",
+    "meta",
+    "schema_version",
+    "alerts",
+    "alert_calls",
+    "alert_attempts",
+}
 
 
 @pytest.fixture
@@ -130,7 +141,11 @@ def test_the_sql_keeps_the_citus_rules() -> None:
     source = Path(__file__).parents[2] / "src" / "otastats" / "storage"
     text = " ".join(
         " ".join(path.read_text().split())
-        for path in [source / "postgres.py", source / "postgres_write.py"]
+        for path in [
+            source / "postgres.py",
+            source / "postgres_write.py",
+            source / "alerts_postgres.py",
+        ]
     ).upper()
     text = text.replace('" "', "")  # adjacent string literals are one statement
     clauses = [part.split('",', 1)[0] for part in text.split("DO UPDATE SET")[1:]]

@@ -9,6 +9,7 @@ every batch of that transaction, and none of them is stored.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from otastats.ingest.service import IngestResult, Prepared, write_all
@@ -24,8 +25,13 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, after_commit: Callable[[list[str]], None] | None = None
+    ) -> None:
         self._store = store
+        self._after_commit = after_commit
+        """Called with the apps of each committed transaction, before its requests are
+        answered (the alerts of those apps are evaluated there)."""
         self._changed = threading.Condition()
         self._waiting: list[_Pending] = []
         self._writing = False
@@ -55,6 +61,8 @@ class GroupCommit:
                 results = write_all(tx, [pending.prepared for pending in batch])
         except BaseException as exc:  # every batch of the failed transaction reports it
             error = exc
+        if error is None and self._after_commit is not None:
+            self._after_commit(sorted({e.app_id for p in batch for e in p.prepared.allowed}))
         with self._changed:
             for index, pending in enumerate(batch):
                 if error is None:
