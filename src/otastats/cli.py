@@ -332,9 +332,8 @@ def serve(
     as_json: JsonFlag = False,
 ) -> None:
     """Serve the HTTP API."""
-    import uvicorn
-
     from otastats.app import create_app
+    from otastats.http_server import run_server
 
     settings = _settings(database)
     store = _open(database)
@@ -361,7 +360,7 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        run_server(app, host, port, settings)
     finally:
         store.close()
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import orjson
 
-from otastats.config import MAX_EVENTS_PER_REQUEST
+from otastats.config import MAX_EVENTS_PER_REQUEST, MAX_JSON_DEPTH
 from otastats.errors import InvalidBody, PayloadTooLarge
+from otastats.request_body import check_json_depth, check_json_size, loads_bounded
+
+_LINE = re.compile(rb"\S[^\n]*")
+"""A non-blank NDJSON line, from its first non-space byte: found by the regex engine, so that
+runs of blank lines cost no Python step each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +25,7 @@ class Undecodable:
 
 def decode_body(body: bytes, content_type: str | None) -> list[object]:
     """The events of a body; a JSON array when the content type says so or the body starts
-    with ``[``, NDJSON otherwise (empty lines skipped)."""
+    with ``[``, NDJSON otherwise (blank lines skipped)."""
     media = (content_type or "").split(";")[0].strip().lower()
     stripped = body.lstrip()
     if media == "application/json" or (media != "application/x-ndjson" and stripped[:1] == b"["):
@@ -28,10 +34,7 @@ def decode_body(body: bytes, content_type: str | None) -> list[object]:
 
 
 def _decode_array(body: bytes) -> list[object]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidBody(f"body: not valid JSON ({exc.args[0]})") from None
+    value = loads_bounded(body)
     if not isinstance(value, list):
         raise InvalidBody("body: must be a JSON array of events, or NDJSON (one event a line)")
     _check_count(len(value))
@@ -39,16 +42,19 @@ def _decode_array(body: bytes) -> list[object]:
 
 
 def _decode_ndjson(body: bytes) -> list[object]:
+    check_json_size(body)
     events: list[object] = []
-    for line in body.split(b"\n"):
-        if not line.strip():
-            continue
+    for match in _LINE.finditer(body):
         if len(events) >= MAX_EVENTS_PER_REQUEST:
             _check_count(len(events) + 1)
         try:
-            events.append(orjson.loads(line))
+            event = orjson.loads(match.group())
         except orjson.JSONDecodeError:
             events.append(Undecodable("event: this line is not valid JSON"))
+            continue
+        # A line is one element of the body, as an event is in an array.
+        check_json_depth(event, MAX_JSON_DEPTH - 1)
+        events.append(event)
     if events and all(isinstance(event, Undecodable) for event in events):
         raise InvalidBody("body: not valid NDJSON (no line is a JSON value)")
     return events
