@@ -12,7 +12,12 @@ import pytest
 
 from otastats.config import MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, MAX_JSON_SEPARATORS
 from otastats.errors import InvalidBody
-from otastats.request_body import check_json_depth, check_json_size, loads_bounded
+from otastats.request_body import (
+    SCAN_WINDOW,
+    check_json_depth,
+    check_json_size,
+    loads_bounded,
+)
 from tests.conftest import Tenants
 from tests.helpers_api import NDJSON, at, download, ndjson, post_events
 
@@ -131,3 +136,10 @@ def test_loads_bounded_names_invalid_json() -> None:
     with pytest.raises(InvalidBody, match=r"^body: not valid JSON"):
         loads_bounded(b"[1,")
     assert loads_bounded(b'{"a": [1, 2]}') == {"a": [1, 2]}
+
+
+def test_lines_longer_than_a_scan_window_are_read_whole(client: Any, key: str) -> None:
+    long_event = event(note="n" * (SCAN_WINDOW + 10))
+    body = b" " * (SCAN_WINDOW - 3) + ndjson([long_event, event(event_id="2")]) + b"\n" * 10
+    result = post_events(client, key, body, content_type="text/plain").json()
+    assert result == {"accepted": 2, "duplicates": 0, "rejected": []}
