@@ -21,6 +21,8 @@ import orjson
 import pytest
 
 from otastats.admin import service as admin
+from otastats.config import Settings, SettingsError
+from otastats.http_server import ServerLimits
 from otastats.storage.sqlite import SQLiteStore
 from otastats.timeparse import datetime_to_micros
 from tests.cli_helpers import Server, db_url, serve
@@ -278,3 +280,27 @@ def test_a_client_gone_mid_body_is_a_quiet_log_line(live: Live) -> None:
     assert "internal error" not in log
     assert "ERROR" not in log
     assert healthz_seconds(live) < 5
+
+
+# --- the settings ----------------------------------------------------------------------------
+
+
+def test_the_limits_come_from_the_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "OTASTATS_MAX_HEADER_COUNT": "20",
+            "OTASTATS_MAX_HEADER_BYTES": " 4096 ",
+            "OTASTATS_HEADER_TIMEOUT_MS": "250",
+            "OTASTATS_BODY_TIMEOUT_MS": "0",
+            "OTASTATS_MAX_ANSWER_ROWS": "5000",
+        }
+    )
+    assert ServerLimits.from_settings(settings) == ServerLimits(20, 4096, 0.25, 0.0)
+    assert settings.max_answer_rows == 5000
+    assert ServerLimits.from_settings(Settings.from_env({})) == ServerLimits(100, 16384, 10, 60)
+
+
+@pytest.mark.parametrize("name", ["OTASTATS_MAX_HEADER_COUNT", "OTASTATS_BODY_TIMEOUT_MS"])
+def test_a_bad_limit_is_refused_with_how_to_fix_it(name: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name}='-1' is negative; set it to 0 or more"):
+        Settings.from_env({name: "-1"})
