@@ -304,3 +304,18 @@ def test_the_limits_come_from_the_settings() -> None:
 def test_a_bad_limit_is_refused_with_how_to_fix_it(name: str) -> None:
     with pytest.raises(SettingsError, match=rf"^{name}='-1' is negative; set it to 0 or more"):
         Settings.from_env({name: "-1"})
+
+
+def test_a_header_field_that_never_ends_is_cut_off_while_it_arrives(live: Live) -> None:
+    with connect(live) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Endless: ")
+        time.sleep(0.05)
+        # Up to 4 MiB, without ever ending the field; refused and closed before that.
+        with contextlib.suppress(OSError):
+            for _ in range(64):
+                sock.sendall(b"e" * 65536)
+        status, body = status_and_body(read_until_closed(sock))
+    assert status == 431
+    assert body["error"] == (
+        "headers: the request target and header fields pass 16,384 bytes; send shorter ones"
+    )

@@ -86,6 +86,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._header_bytes = 0
         self._request_begun = False
+        self._begun_in_chunk = False
+        self._awaiting_headers = True
+        self._unparsed_header_bytes = 0
         self._finished = False
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -102,8 +105,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._finished:
             return
         self._unset_keepalive_if_required()
+        self._begun_in_chunk = False
         try:
             self.parser.feed_data(data)
+            self._count_unparsed(len(data))
+        except _OverLimit as exc:
+            self._finish(HeadersTooLarge(str(exc)))
         except httptools.HttpParserCallbackError as exc:
             if isinstance(exc.__context__, _OverLimit):
                 self._finish(HeadersTooLarge(str(exc.__context__)))
@@ -128,6 +135,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._header_bytes = 0
         self._request_begun = True
+        self._begun_in_chunk = True
         self._arm(self.limits.header_timeout_s, "headers")
 
     def on_url(self, url: bytes) -> None:
@@ -139,6 +147,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        self._awaiting_headers = False
+        self._unparsed_header_bytes = 0
         self._disarm()
         super().on_headers_complete()
         self._arm(self.limits.body_timeout_s, "body")
@@ -146,6 +156,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         self._request_begun = False
+        self._awaiting_headers = True
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -167,10 +178,26 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 f"headers: more than {limits.max_header_count} header fields; send fewer"
             )
         if limits.max_header_bytes and self._header_bytes > limits.max_header_bytes:
-            raise _OverLimit(
-                f"headers: the request target and header fields pass"
-                f" {limits.max_header_bytes:,} bytes; send shorter ones"
-            )
+            raise self._too_many_bytes()
+
+    def _too_many_bytes(self) -> _OverLimit:
+        return _OverLimit(
+            f"headers: the request target and header fields pass"
+            f" {self.limits.max_header_bytes:,} bytes; send shorter ones"
+        )
+
+    def _count_unparsed(self, size: int) -> None:
+        """The parser hands over a header field only once it is complete, and keeps it until
+        then: a field that never ends is bounded here, by the bytes received while the headers
+        are incomplete (all of a chunk read after the request began; its first chunk, which
+        may hold the end of the previous request, is not counted)."""
+        if not self._awaiting_headers or not self._request_begun or self._begun_in_chunk:
+            return
+        self._unparsed_header_bytes += size
+        limit = self.limits.max_header_bytes
+        # Room for what the fields count does not (": ", line ends), then the same refusal.
+        if limit and self._unparsed_header_bytes > 2 * limit + 8192:
+            raise self._too_many_bytes()
 
     def _arm(self, seconds: float, part: str) -> None:
         self._disarm()
