@@ -64,7 +64,13 @@ def setup(database: Path, apps: int) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, workdir: Path, source: Path | None, apps: int = 1) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        source: Path | None,
+        apps: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         database = workdir / f"otastats-{time.monotonic_ns()}.db"
         self.keys = setup(database, apps)
@@ -77,6 +83,7 @@ class Server:
             OTASTATS_BODY_TIMEOUT_MS=str(TIMEOUT_MS),
             PYTHONPYCACHEPREFIX=str(workdir / "pycache"),
         )
+        env.update(extra_env or {})
         if source is not None:
             env["PYTHONPATH"] = str(source)
         self.stderr = workdir / f"server-{self.port}.stderr"
@@ -270,12 +277,28 @@ def big_answer(workdir: Path, source: Path | None) -> dict[str, str]:
         server.stop()
 
 
+def without_header_limits(workdir: Path, source: Path | None) -> dict[str, str]:
+    """The header flood with the header limits turned off: what reading the key costs."""
+    off = {"OTASTATS_MAX_HEADER_COUNT": "0", "OTASTATS_MAX_HEADER_BYTES": "0"}
+    server = Server(workdir, source, extra_env=off)
+    try:
+        status, seconds = flood(server)
+        return {"the same, header limits turned off (0)": f"{status} in {seconds:.3f} s"}
+    finally:
+        server.stop()
+
+
 def run_build(workdir: Path, source: Path | None) -> dict[str, str]:
     server = Server(workdir, source)
     try:
         figures = attacks_on_one_server(server)
     finally:
         server.stop()
+    figures = {
+        **dict(list(figures.items())[:1]),
+        **without_header_limits(workdir, source),
+        **dict(list(figures.items())[1:]),
+    }
     figures.update(wide_json(workdir, source))
     figures.update(big_answer(workdir, source))
     return figures
