@@ -1,7 +1,8 @@
 """Property tests of SPEC section 2: every figure is exact, whatever the arrival order.
 
-Random events over two organizations and three apps (one maybe deleted after ingestion) go
-through the real HTTP app, ``POST /ingest/events``, in a random order and random batches, as
+Random events over two organizations and three apps (one maybe deleted after ingestion), device
+check-ins written as `device_seen` or as the Capgo updater plugin's check-in actions, go through
+the real HTTP app, ``POST /ingest/events``, in a random order and random batches, as
 NDJSON or JSON arrays. Then every Statistics endpoint, for random ranges and flags, must equal
 the brute-force oracle of ``tests/oracle.py`` exactly; and two different arrival orders of the
 same events must give byte-identical answers.
@@ -50,7 +51,22 @@ BUNDLE_VERSIONS = VERSIONS[:3]
 """Few versions for bundle events, so that creations and deletions of one version meet."""
 OFFSETS = (0, 0, 0, 330, -480, 840, -720, 60, -150)
 """Minutes east of UTC; several move an instant to another local date."""
-KINDS = ("device_seen",) * 5 + ("download",) * 2 + ("bundle_created",) * 2 + ("bundle_deleted",)
+KINDS = (
+    ("device_seen",) * 5
+    + ("action",) * 3
+    + ("download",) * 2
+    + ("bundle_created",) * 2
+    + ("bundle_deleted",)
+)
+CHECK_IN_ACTIONS = (
+    "app_moved_to_foreground",
+    "app_moved_to_background",
+    "app_launch_start",
+    "app_launch_ready",
+    "set",
+    "blocked_by_server_url",
+)
+OTHER_ACTIONS = ("download_fail", "update_fail", "app_crash", "webview_page_loaded", "new_v99")
 STORY_KINDS = ("device_seen",) * 3 + ("download", "bundle_created", "bundle_deleted")
 EVENT_IDS = ("a", "b", "c", "d")
 
@@ -162,7 +178,43 @@ def events(draw: st.DrawFn, shared: list[datetime]) -> dict[str, Any]:
         _flags_and_extras(draw, event, counted=False)
     if kind in ("download", "bundle_created"):
         event["bytes"] = _size(draw)
+    if kind == "action":
+        event["device_id"] = draw(st.sampled_from(DEVICES))
+        event = _as_action(draw, event, draw(st.sampled_from(CHECK_IN_ACTIONS + OTHER_ACTIONS)))
+        _flags_and_extras(draw, event, counted=False)
     return _event_id(draw, event)
+
+
+def _as_action(draw: st.DrawFn, event: dict[str, Any], action: str) -> dict[str, Any]:
+    """The same device and bundle written as the plugin's traffic writes them (SPEC section 7):
+    any case of the device id, "<version>:<file>", or "builtin"/"" with a version_build."""
+    version = event["version_name"]
+    result = {key: value for key, value in event.items() if key != "platform"}
+    result |= {"type": "action", "action": action}
+    if draw(st.booleans()):
+        result["device_id"] = result["device_id"].upper()
+    spelling = draw(st.sampled_from(("as-is", "file", "builtin", "empty")))
+    if spelling == "file":
+        result["version_name"] = version + ":public/main.js"
+    elif spelling != "as-is":
+        result["version_name"] = "builtin" if spelling == "builtin" else ""
+        result["version_build"] = version
+    if draw(st.booleans()):
+        result["plugin_version"] = draw(st.sampled_from(("5.9.5", "7.36.1", "8.51.14", None)))
+        result["metadata"] = {"source": "test"}
+    if draw(st.booleans()):
+        result["platform"] = draw(st.sampled_from(("ios", "android", "electron", None)))
+    return result
+
+
+def _check_in_of_any_kind(
+    draw: st.DrawFn, app_id: str, device_id: str, timestamp: str, version: str
+) -> dict[str, Any]:
+    """A counted check-in: a device_seen, or a check-in action that stands for one."""
+    event = _check_in(app_id, device_id, timestamp, version)
+    if draw(st.booleans()):
+        return _as_action(draw, event, draw(st.sampled_from(CHECK_IN_ACTIONS)))
+    return event
 
 
 def _check_in(app_id: str, device_id: str, timestamp: str, version: str) -> dict[str, Any]:
@@ -187,7 +239,7 @@ def ties(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
         device_id = draw(st.sampled_from(DEVICES))
         versions = draw(st.lists(st.sampled_from(VERSIONS), min_size=2, max_size=3, unique=True))
         for version in versions:
-            event = _check_in(app_id, device_id, draw(texts_of(instant)), version)
+            event = _check_in_of_any_kind(draw, app_id, device_id, draw(texts_of(instant)), version)
             _flags_and_extras(draw, event, counted=True)
             result.append(_event_id(draw, event))
     else:
@@ -212,7 +264,9 @@ def crowds(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
     for device_id in devices:
         moment = instant - timedelta(seconds=draw(st.integers(0, 3 * 86_400)))
         version = draw(st.sampled_from(VERSIONS[:4]))
-        result.append(_check_in(app_id, device_id, draw(texts_of(moment)), version))
+        result.append(
+            _check_in_of_any_kind(draw, app_id, device_id, draw(texts_of(moment)), version)
+        )
     return result
 
 
@@ -235,6 +289,8 @@ def stories(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
             if kind == "download":
                 event = {k: v for k, v in event.items() if k != "platform"}
                 event |= {"type": "download", "bytes": _size(draw)}
+            elif draw(st.booleans()):
+                event = _as_action(draw, event, draw(st.sampled_from(CHECK_IN_ACTIONS)))
         else:
             event = {"type": kind, "app_id": app_id, "version_name": version, "timestamp": text}
             if kind == "bundle_created":
@@ -271,6 +327,8 @@ def invalid_events(draw: st.DrawFn, shared: list[datetime]) -> tuple[dict[str, A
         faults.append("bytes")
     if event["type"] == "device_seen":
         faults += ["platform", "is_emulator"]
+    if event["type"] == "action":
+        faults += ["action", "device_id", "is_prod"]
     fault = draw(st.sampled_from(faults))
     if fault == "timestamp":
         event["timestamp"] = event["timestamp"][:19]  # no offset
@@ -283,6 +341,12 @@ def invalid_events(draw: st.DrawFn, shared: list[datetime]) -> tuple[dict[str, A
         event["bytes"] = -1
     elif fault == "platform":
         event["platform"] = "symbian"
+    elif fault == "action":
+        event["action"] = "not-a-name"
+    elif fault == "device_id":
+        event["device_id"] = "d" * 65
+    elif fault == "is_prod":
+        event["is_prod"] = "true"
     else:
         event["is_emulator"] = "false"
     return event, fault

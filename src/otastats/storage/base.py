@@ -15,10 +15,11 @@ DayState = tuple[str, int]
 BundleEvent = tuple[int, bool, int]
 """(timestamp, is_created, bytes) of one bundle_created or bundle_deleted"""
 EventRow = tuple[
-    str, int, str | None, int, str | None, int | None, str | None, int, int, str | None
+    str, int, str | None, int, str | None, int | None, str | None, int, int, str | None, str | None
 ]
 """(app_id, type, device_id, timestamp, version_name, bytes, platform, is_emulator, is_prod,
-extra JSON) of one accepted event, as stored raw."""
+extra JSON, action) of one accepted event, as stored raw in ``events``: type 4 is an action,
+whose name is in ``action``; see otastats.ingest.apply for what each column holds."""
 
 
 class WriteTx(Protocol):

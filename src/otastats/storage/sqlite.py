@@ -28,7 +28,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 

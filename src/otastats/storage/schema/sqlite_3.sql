@@ -1,0 +1,10 @@
+-- Schema version 3: actions (the `action` event type, and the Capgo updater plugin's traffic).
+-- Every accepted action is one row of `events` with type 4 and its name in the new `action`
+-- column (NULL for the other types). For an action: device_id is lower-cased, version_name is the
+-- bundle it stands for (a "<version>:<file>" or builtin name already mapped), platform is as sent
+-- (or NULL), is_emulator and is_prod hold the flags (a row counts for devices when
+-- is_emulator = 0 AND is_prod = 1), and extra is a JSON object with, when sent: plugin_version,
+-- version_build, version_name_sent (the version_name as sent, when it was mapped) and metadata
+-- (an object of strings).
+
+ALTER TABLE events ADD COLUMN action TEXT
