@@ -19,6 +19,7 @@ from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
 from otastats.ingest.group_commit import GroupCommit
 from otastats.me.endpoints import router as me_router
+from otastats.plugin.endpoints import install as install_plugin_urls
 from otastats.stats.endpoints import router as stats_router
 from otastats.storage import Store, open_store
 
@@ -44,7 +45,7 @@ def create_app(
         static_url="/docs-assets",
         lifespan=_close_rate_limits,
     )
-    app.state.context = ServiceContext(
+    app.state.context = context = ServiceContext(
         settings=settings,
         store=store,
         clock=clock,
@@ -52,6 +53,7 @@ def create_app(
         writes=GroupCommit(store),
     )
     install_error_handlers(app)
+    install_plugin_urls(app, context)
     app.include_router(stats_router)
     app.include_router(ingest_router)
     app.include_router(me_router)
@@ -69,3 +71,4 @@ async def _close_rate_limits(app: FastAPI) -> AsyncIterator[None]:
     yield
     context: ServiceContext = app.state.context
     context.limits.close()
+    await app.state.plugin_upstream.close()

@@ -36,6 +36,7 @@ member_cli = typer.Typer(help="Memberships of users in organizations.", no_args_
 app_cli = typer.Typer(help="Apps.", no_args_is_help=True)
 key_cli = typer.Typer(help="API keys.", no_args_is_help=True)
 db_cli = typer.Typer(help="The database and its schema.", no_args_is_help=True)
+
 for group, name in (
     (org_cli, "org"),
     (user_cli, "user"),
@@ -335,6 +336,7 @@ def serve(
     import uvicorn
 
     from otastats.app import create_app
+    from otastats.plugin.redaction import serve_log_config
 
     settings = _settings(database)
     store = _open(database)
@@ -361,7 +363,13 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=serve_log_config(uvicorn.config.LOGGING_CONFIG),
+        )
     finally:
         store.close()
 
@@ -385,3 +393,14 @@ def main(argv: list[str] | None = None) -> None:
         _fail(as_json, exc.format_message(), sys.stderr)
     except (OtastatsError, BadInput) as exc:
         _fail(as_json, exc.error if isinstance(exc, OtastatsError) else str(exc), sys.stderr)
+
+
+def _add_domain_commands() -> None:
+    """Command groups defined beside their domain (they use this module's helpers, so they
+    are imported once those exist)."""
+    from otastats.plugin.commands import plugin_cli
+
+    cli.add_typer(plugin_cli, name="plugin")
+
+
+_add_domain_commands()

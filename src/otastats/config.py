@@ -38,6 +38,13 @@ class Settings:
     rate_limit_store: RateLimitStore | None = None
     """Where the rate-limit counters live; None: Redis when ``redis_url`` is set, else the
     database (see ``counters_store``)."""
+    public_url: str | None = None
+    """The base URL that `otastats plugin create` writes into the plugin URLs; None: the
+    local default."""
+    plugin_rate_limit: int = 6000
+    """Plugin requests a minute per token and client address; 0 turns the limit off."""
+    upstream_timeout_ms: int = 5000
+    """Longest wait for the update server a plugin URL forwards update checks to."""
 
     @property
     def counters_store(self) -> RateLimitStore:
@@ -57,6 +64,9 @@ class Settings:
             query_timeout_ms=_non_negative_int(env, "OTASTATS_QUERY_TIMEOUT_MS", 10_000),
             redis_url=redis_url,
             rate_limit_store=_rate_limit_store(env, redis_url),
+            public_url=_public_url(env),
+            plugin_rate_limit=_non_negative_int(env, "OTASTATS_PLUGIN_RATE_LIMIT", 6000),
+            upstream_timeout_ms=_non_negative_int(env, "OTASTATS_UPSTREAM_TIMEOUT_MS", 5000),
         )
 
 
@@ -102,3 +112,15 @@ def _rate_limit_store(env: Mapping[str, str], redis_url: str | None) -> RateLimi
     if chosen == "redis" and redis_url is None:
         raise SettingsError(REDIS_STORE_WITHOUT_URL)
     return chosen
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("OTASTATS_PUBLIC_URL", "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or len(raw) <= len("https://"):
+        raise SettingsError(
+            f"OTASTATS_PUBLIC_URL={raw!r} is not an http(s) URL; set it to the address devices"
+            " reach otastats at (https://stats.example.com), or unset it"
+        )
+    return raw.rstrip("/")

@@ -1,4 +1,5 @@
-"""Request-rate limits: per API key, and per client address for failed authentications.
+"""Request-rate limits: per API key, per client address for failed authentications, and per
+plugin URL token and client address.
 
 Both are moving windows of the ``limits`` library. Its counters live where
 ``OTASTATS_RATE_LIMIT_STORE`` says: in the database (shared by every server process on it), in
@@ -30,6 +31,8 @@ class RateLimits:
     per_key: RateLimitItem | None
     auth_failures: RateLimitItem | None
     limiter: strategies.RateLimiter
+    per_plugin_client: RateLimitItem | None = None
+    """Requests a minute to the plugin URLs of one token from one client address."""
 
     @classmethod
     def in_memory(cls, per_key_per_minute: int, auth_failures: int) -> RateLimits:
@@ -41,11 +44,12 @@ class RateLimits:
     ) -> RateLimits:
         """Counters where the settings say; ``store`` is the database the service uses."""
         per_minute, failures = settings.rate_limit, settings.auth_failure_limit
+        plugin = settings.plugin_rate_limit
         where = settings.counters_store
-        if where == "memory" or not (per_minute or failures):
-            return cls.in_memory(per_minute, failures)
+        if where == "memory" or not (per_minute or failures or plugin):
+            return cls.counted_in(storage.MemoryStorage(), per_minute, failures, plugin)
         if where == "redis":
-            return cls.counted_in(_redis(settings, redis_prefix), per_minute, failures)
+            return cls.counted_in(_redis(settings, redis_prefix), per_minute, failures, plugin)
         try:
             counters = counters_beside(store)
         except CountersUnavailable as exc:
@@ -55,14 +59,18 @@ class RateLimits:
             ) from None
         if counters is None:
             # A database in memory belongs to this process alone: so do its counters.
-            return cls.in_memory(per_minute, failures)
-        return cls.counted_in(counters, per_minute, failures)
+            return cls.counted_in(storage.MemoryStorage(), per_minute, failures, plugin)
+        return cls.counted_in(counters, per_minute, failures, plugin)
 
     @classmethod
     def counted_in(
-        cls, counters: storage.Storage, per_minute: int, auth_failures: int
+        cls,
+        counters: storage.Storage,
+        per_minute: int,
+        auth_failures: int,
+        plugin_per_minute: int = 0,
     ) -> RateLimits:
-        """The two limits (0: off), counted in ``counters``."""
+        """The limits (0: off), counted in ``counters``."""
         return cls(
             per_key=RateLimitItemPerMinute(per_minute) if per_minute else None,
             auth_failures=(
@@ -71,6 +79,9 @@ class RateLimits:
                 else None
             ),
             limiter=strategies.MovingWindowRateLimiter(counters),
+            per_plugin_client=(
+                RateLimitItemPerMinute(plugin_per_minute) if plugin_per_minute else None
+            ),
         )
 
     def close(self) -> None:
@@ -98,6 +109,16 @@ class RateLimits:
             raise TooManyRequests(
                 f"Too many requests with this API key; at most {item.amount} a minute",
                 self._retry_after(item, "key", key_id),
+            )
+
+    def hit_plugin(self, token_id: str, address: str) -> None:
+        """Count a request to a plugin URL; TooManyRequests (with its retry delay) when over."""
+        item = self.per_plugin_client
+        if item is not None and not self.limiter.hit(item, "plugin", token_id, address):
+            raise TooManyRequests(
+                f"Too many requests to this plugin URL from this address; at most"
+                f" {item.amount} a minute",
+                self._retry_after(item, "plugin", token_id, address),
             )
 
     def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+from otastats.storage.records import ApiKey, App, MetricRows, Org, PluginToken, User, VersionRows
 
 DeviceKey = tuple[str, str]
 """(app_id, device_id)"""
@@ -98,6 +98,17 @@ class Store(Protocol):
 
     def is_empty(self) -> bool:
         """True when no organization exists yet."""
+
+    # --- the tokens of the plugin URLs --------------------------------------------------------
+    def create_plugin_token(self, token: PluginToken) -> None: ...
+    def plugin_token_by_hash(self, token_hash: str) -> PluginToken | None:
+        """The token of that hash, with whether its app is deleted; None when unknown."""
+
+    def plugin_tokens_of(self, app_id: str) -> list[PluginToken]:
+        """Every token of the app, revoked ones included, oldest first."""
+
+    def revoke_plugin_token(self, token_id: str, now: int) -> None:
+        """Raises NotFound when there is no such token."""
 
     # --- statistics ---------------------------------------------------------------------------
     def metric_rows(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage.plugin_tokens_sqlite import SQLitePluginTokens
 from otastats.storage.records import (
     ApiKey,
     App,
@@ -42,7 +43,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore:
+class SQLiteStore(SQLitePluginTokens):
     def __init__(self, path: str, *, query_timeout_ms: int = 10_000) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = path
