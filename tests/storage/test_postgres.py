@@ -23,7 +23,16 @@ METRIC_TABLES = {
     "versions",
     "bundle_events",
 }
-REFERENCE_TABLES = {"orgs", "users", "members", "apps", "api_keys", "meta", "schema_version"}
+REFERENCE_TABLES = {
+    "orgs",
+    "users",
+    "members",
+    "apps",
+    "api_keys",
+    "meta",
+    "schema_version",
+    "plugin_tokens",
+}
 
 
 @pytest.fixture
