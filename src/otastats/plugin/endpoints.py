@@ -175,4 +175,6 @@ async def post_updates(token: Token, request: Request, context: Context) -> Resp
         answer = await upstream.forward(found.upstream, body, dict(request.headers))
     except UpstreamFailed as exc:
         raise errors.upstream_unavailable(str(exc)) from None
-    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+    # The content type as the update server wrote it (a media_type would gain a charset).
+    headers = {} if answer.content_type is None else {"content-type": answer.content_type}
+    return Response(answer.body, status_code=answer.status, headers=headers)
