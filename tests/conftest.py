@@ -114,7 +114,7 @@ def tenants(store: Store) -> Tenants:
 def make_client(
     store: Store, *, clock: datetime = NOW, settings: Settings | None = None
 ) -> TestClient:
-    settings = settings or Settings(rate_limit=0, auth_failure_limit=0, plugin_rate_limit=0)
+    settings = settings or Settings(rate_limit=0, auth_failure_limit=0)
     return TestClient(create_app(settings, store=store, clock=lambda: clock))
 
 

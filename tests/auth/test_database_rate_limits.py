@@ -243,8 +243,7 @@ def test_expired_rows_of_idle_buckets_are_swept(
 def test_a_limit_of_0_is_off_and_counts_nothing(store: SQLiteStore, tmp_path: Path) -> None:
     (key,) = read_keys(store, 1)
     sidecar = Path(sidecar_path(str(tmp_path / "otastats.db")))
-    off = Settings(rate_limit=0, auth_failure_limit=0, plugin_rate_limit=0)
-    with make_client(store, settings=off) as client:
+    with make_client(store, settings=Settings(rate_limit=0, auth_failure_limit=0)) as client:
         assert {
             client.get(PATH, headers={"authorization": key}).status_code for _ in range(25)
         } == {200}

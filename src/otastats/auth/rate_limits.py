@@ -1,9 +1,11 @@
 """Request-rate limits: per API key, per client address for failed authentications, and per
 plugin URL token and client address.
 
-Both are moving windows of the ``limits`` library. Its counters live where
+All are moving windows of the ``limits`` library. The counters of the first two live where
 ``OTASTATS_RATE_LIMIT_STORE`` says: in the database (shared by every server process on it), in
-Redis (shared by every process using that server), or in this process's memory.
+Redis (shared by every process using that server), or in this process's memory. The plugin
+limit is counted in Redis when that is the store, else in this process's memory: a database
+count is a write transaction, which would cost a third of the CPU of a plugin request.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class RateLimits:
     limiter: strategies.RateLimiter
     per_plugin_client: RateLimitItem | None = None
     """Requests a minute to the plugin URLs of one token from one client address."""
+    plugin_limiter: strategies.RateLimiter | None = None
 
     @classmethod
     def in_memory(cls, per_key_per_minute: int, auth_failures: int) -> RateLimits:
@@ -43,13 +46,25 @@ class RateLimits:
         cls, settings: Settings, store: Store, *, redis_prefix: str = "otastats"
     ) -> RateLimits:
         """Counters where the settings say; ``store`` is the database the service uses."""
+        limits = cls._key_limits(settings, store, redis_prefix)
+        if settings.plugin_rate_limit:
+            limits.per_plugin_client = RateLimitItemPerMinute(settings.plugin_rate_limit)
+            counters = (
+                _redis(settings, redis_prefix)
+                if settings.counters_store == "redis"
+                else storage.MemoryStorage()
+            )
+            limits.plugin_limiter = strategies.MovingWindowRateLimiter(counters)
+        return limits
+
+    @classmethod
+    def _key_limits(cls, settings: Settings, store: Store, redis_prefix: str) -> RateLimits:
         per_minute, failures = settings.rate_limit, settings.auth_failure_limit
-        plugin = settings.plugin_rate_limit
         where = settings.counters_store
-        if where == "memory" or not (per_minute or failures or plugin):
-            return cls.counted_in(storage.MemoryStorage(), per_minute, failures, plugin)
+        if where == "memory" or not (per_minute or failures):
+            return cls.in_memory(per_minute, failures)
         if where == "redis":
-            return cls.counted_in(_redis(settings, redis_prefix), per_minute, failures, plugin)
+            return cls.counted_in(_redis(settings, redis_prefix), per_minute, failures)
         try:
             counters = counters_beside(store)
         except CountersUnavailable as exc:
@@ -59,18 +74,14 @@ class RateLimits:
             ) from None
         if counters is None:
             # A database in memory belongs to this process alone: so do its counters.
-            return cls.counted_in(storage.MemoryStorage(), per_minute, failures, plugin)
-        return cls.counted_in(counters, per_minute, failures, plugin)
+            return cls.in_memory(per_minute, failures)
+        return cls.counted_in(counters, per_minute, failures)
 
     @classmethod
     def counted_in(
-        cls,
-        counters: storage.Storage,
-        per_minute: int,
-        auth_failures: int,
-        plugin_per_minute: int = 0,
+        cls, counters: storage.Storage, per_minute: int, auth_failures: int
     ) -> RateLimits:
-        """The limits (0: off), counted in ``counters``."""
+        """The two limits (0: off), counted in ``counters``."""
         return cls(
             per_key=RateLimitItemPerMinute(per_minute) if per_minute else None,
             auth_failures=(
@@ -79,9 +90,6 @@ class RateLimits:
                 else None
             ),
             limiter=strategies.MovingWindowRateLimiter(counters),
-            per_plugin_client=(
-                RateLimitItemPerMinute(plugin_per_minute) if plugin_per_minute else None
-            ),
         )
 
     def close(self) -> None:
@@ -113,13 +121,15 @@ class RateLimits:
 
     def hit_plugin(self, token_id: str, address: str) -> None:
         """Count a request to a plugin URL; TooManyRequests (with its retry delay) when over."""
-        item = self.per_plugin_client
-        if item is not None and not self.limiter.hit(item, "plugin", token_id, address):
-            raise TooManyRequests(
-                f"Too many requests to this plugin URL from this address; at most"
-                f" {item.amount} a minute",
-                self._retry_after(item, "plugin", token_id, address),
-            )
+        item, limiter = self.per_plugin_client, self.plugin_limiter
+        if item is None or limiter is None or limiter.hit(item, "plugin", token_id, address):
+            return
+        stats = limiter.get_window_stats(item, "plugin", token_id, address)
+        raise TooManyRequests(
+            f"Too many requests to this plugin URL from this address; at most {item.amount}"
+            " a minute",
+            max(1, math.ceil(stats.reset_time - time.time())),
+        )
 
     def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
         stats = self.limiter.get_window_stats(item, *identifiers)
