@@ -363,13 +363,8 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=serve_log_config(uvicorn.config.LOGGING_CONFIG),
-        )
+        log_config = serve_log_config(uvicorn.config.LOGGING_CONFIG)
+        uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config)
     finally:
         store.close()
 
@@ -395,12 +390,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(as_json, exc.error if isinstance(exc, OtastatsError) else str(exc), sys.stderr)
 
 
-def _add_domain_commands() -> None:
-    """Command groups defined beside their domain (they use this module's helpers, so they
-    are imported once those exist)."""
-    from otastats.plugin.commands import plugin_cli
+# Command groups defined beside their domain use this module's helpers: added once those exist.
+from otastats.plugin.commands import plugin_cli  # noqa: E402
 
-    cli.add_typer(plugin_cli, name="plugin")
-
-
-_add_domain_commands()
+cli.add_typer(plugin_cli, name="plugin")
