@@ -83,7 +83,10 @@ def client(args: tuple[int, str, str, float, int, int]) -> tuple[list[float], in
     """One keep-alive client until ``deadline``: (latencies in s, requests, events)."""
     port, method, path, deadline, seed, devices = args
     rng = random.Random(seed)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    # Each client from an address of its own (all of 127.0.0.0/8 is loopback), as devices
+    # behind different carrier addresses: each has its own rate-limit count.
+    source = (f"127.0.0.{2 + seed % 250}", 0)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=source)
     latencies: list[float] = []
     events = 0
     headers = {"content-type": "application/json", "user-agent": "CapacitorUpdater/8.51.14"}
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rate-limit",
         type=int,
-        default=100_000_000,
+        default=1_000_000,
         help="OTASTATS_PLUGIN_RATE_LIMIT of the server (0: not counted)",
     )
     args = parser.parse_args(argv)
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         port = free_port()
         env = {
             **os.environ,
-            # Every simulated device shares 127.0.0.1: the limit is counted, never reached.
+            # Counted for each client address, never reached.
             "OTASTATS_PLUGIN_RATE_LIMIT": str(args.rate_limit),
             "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
         }
