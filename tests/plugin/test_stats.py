@@ -20,6 +20,7 @@ from tests.plugin.helpers import (
     mau,
     plugin_world,
     stat,
+    token_of,
     usage,
 )
 
@@ -254,3 +255,20 @@ def test_the_events_of_another_app_are_refused(world: World) -> None:
         "app_id: must be the app this plugin URL reports for"
     ] * 2
     assert stored_actions(world) == []
+
+
+def test_revoked_unknown_and_deleted_app_tokens_get_byte_identical_404s(store: Store) -> None:
+    from otastats.admin import service as admin
+    from otastats.plugin import tokens
+
+    with plugin_world(store) as world:
+        assert world.client.get(world.stats).status_code == 200
+        unknown = world.client.get("/plugin/otp_" + "B" * 43 + "/stats").content
+        tokens.revoke_token(store, world.token_id, 0)
+        revoked = [world.client.request(m, world.stats).content for m in ("GET", "POST")]
+        other = token_of(tokens.create_token(store, OTHER_APP, 0).stats_url)
+        assert world.client.get(f"/plugin/{other}/stats").status_code == 200
+        admin.delete_app(store, OTHER_APP, 1)
+        deleted = world.client.post(f"/plugin/{other}/stats", content=b"{}").content
+        assert revoked == [unknown, unknown]
+        assert deleted == unknown
