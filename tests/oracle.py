@@ -1,4 +1,4 @@
-"""A brute-force oracle of the Statistics API, read straight from SPEC sections 2 and 3.
+"""A brute-force oracle of the Statistics API, read straight from SPEC sections 2, 3 and 7.
 
 It shares no code with ``otastats``: every figure of every day is recomputed from the full list
 of accepted events, with the definitions of the SPEC taken literally. It is slow on purpose and
@@ -26,6 +26,17 @@ from math import floor
 from typing import Any
 
 WINDOW_DAYS = 30
+CHECK_INS = frozenset(
+    {
+        "app_moved_to_foreground",
+        "app_moved_to_background",
+        "app_launch_start",
+        "app_launch_ready",
+        "set",
+        "blocked_by_server_url",
+    }
+)
+"""SPEC section 7: the actions that count like a device_seen on the device's bundle."""
 
 _RFC3339 = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})"
@@ -81,6 +92,35 @@ class _Event:
         return self.instant.date()
 
 
+def _read_event(raw: Mapping[str, Any]) -> _Event:
+    """An accepted event as the SPEC reads it: an ``action`` with the rules of section 7."""
+    device_id = raw.get("device_id")
+    version = raw["version_name"]
+    if raw["type"] == "action":
+        flags_ok = raw.get("is_emulator") in (None, False) and raw.get("is_prod") in (None, True)
+        counted = raw["action"] in CHECK_INS and flags_ok
+        device_id = device_id.lower()
+        if ":" in version:
+            version = version[: version.index(":")]
+        if version in ("", "builtin"):
+            version = raw.get("version_build") or "builtin"
+    else:
+        counted = (
+            raw["type"] == "device_seen"
+            and raw.get("is_emulator", False) is False
+            and raw.get("is_prod", True) is True
+        )
+    return _Event(
+        type=raw["type"],
+        app_id=raw["app_id"],
+        instant=parse_timestamp(raw["timestamp"]),
+        version_name=version,
+        device_id=device_id,
+        bytes=raw.get("bytes"),
+        counted=counted,
+    )
+
+
 @dataclass
 class Oracle:
     """Every figure of the SPEC, recomputed from the accepted events on demand.
@@ -108,22 +148,7 @@ class Oracle:
                     self.duplicates += 1
                     continue
                 seen_ids.add((raw["app_id"], event_id))
-            counted = (
-                raw["type"] == "device_seen"
-                and raw.get("is_emulator", False) is False
-                and raw.get("is_prod", True) is True
-            )
-            self.events.append(
-                _Event(
-                    type=raw["type"],
-                    app_id=raw["app_id"],
-                    instant=parse_timestamp(raw["timestamp"]),
-                    version_name=raw["version_name"],
-                    device_id=raw.get("device_id"),
-                    bytes=raw.get("bytes"),
-                    counted=counted,
-                )
-            )
+            self.events.append(_read_event(raw))
         self._cache = {}
 
     # --- section 2, one app and one day ------------------------------------------------------

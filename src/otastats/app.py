@@ -21,6 +21,7 @@ from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
 from otastats.ingest.group_commit import GroupCommit
 from otastats.me.endpoints import router as me_router
+from otastats.plugin.endpoints import install as install_plugin_urls
 from otastats.schemas import SERVER_ANSWERS
 from otastats.stats.endpoints import router as stats_router
 from otastats.storage import Store, open_store
@@ -54,7 +55,7 @@ def create_app(
     app_clock = clock or clock_for(settings)
     if alerts is None:
         alerts = AlertHook(store, clock=lambda: datetime_to_micros(app_clock()))
-    app.state.context = ServiceContext(
+    app.state.context = context = ServiceContext(
         settings=settings,
         store=store,
         clock=app_clock,
@@ -63,6 +64,7 @@ def create_app(
         alerts=alerts,
     )
     install_error_handlers(app)
+    install_plugin_urls(app, context)
     app.include_router(stats_router)
     app.include_router(ingest_router)
     app.include_router(me_router)
@@ -82,3 +84,4 @@ async def _close_rate_limits(app: FastAPI) -> AsyncIterator[None]:
     context: ServiceContext = app.state.context
     context.limits.close()
     context.alerts.close()
+    await app.state.plugin_upstream.close()

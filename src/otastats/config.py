@@ -72,6 +72,13 @@ class Settings:
     """Time from the end of a request's headers to the end of its body."""
     max_answer_rows: int = 100_000
     """Rows (apps or versions × days) a Statistics answer may hold (400 beyond); 0: no limit."""
+    public_url: str | None = None
+    """The base URL that `otastats plugin create` writes into the plugin URLs; None: the
+    local default."""
+    plugin_rate_limit: int = 6000
+    """Plugin requests a minute per token and client address; 0 turns the limit off."""
+    upstream_timeout_ms: int = 5000
+    """Longest wait for the update server a plugin URL forwards update checks to."""
 
     @property
     def counters_store(self) -> RateLimitStore:
@@ -98,6 +105,9 @@ class Settings:
             header_timeout_ms=_non_negative_int(env, "OTASTATS_HEADER_TIMEOUT_MS", 10_000),
             body_timeout_ms=_non_negative_int(env, "OTASTATS_BODY_TIMEOUT_MS", 60_000),
             max_answer_rows=_non_negative_int(env, "OTASTATS_MAX_ANSWER_ROWS", 100_000),
+            public_url=_public_url(env),
+            plugin_rate_limit=_non_negative_int(env, "OTASTATS_PLUGIN_RATE_LIMIT", 6000),
+            upstream_timeout_ms=_non_negative_int(env, "OTASTATS_UPSTREAM_TIMEOUT_MS", 5000),
         )
 
 
@@ -184,3 +194,15 @@ def _alert_settings(env: Mapping[str, str]) -> dict[str, int]:
             " call still being sent could be claimed and sent again by another worker)"
         )
     return values
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("OTASTATS_PUBLIC_URL", "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or len(raw) <= len("https://"):
+        raise SettingsError(
+            f"OTASTATS_PUBLIC_URL={raw!r} is not an http(s) URL; set it to the address devices"
+            " reach otastats at (https://stats.example.com), or unset it"
+        )
+    return raw.rstrip("/")

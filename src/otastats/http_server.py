@@ -16,7 +16,6 @@ These work for every route, present and future: nothing in a route has to opt in
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -29,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from otastats.config import Settings
 from otastats.errors import HeadersTooLarge, OtastatsError, RequestTimeout
+from otastats.plugin.redaction import serve_log_config
 
 log = logging.getLogger("otastats.http")
 
@@ -264,7 +264,8 @@ def protocol_class(limits: ServerLimits) -> type[asyncio.Protocol]:
 def run_server(app: Any, host: str, port: int, settings: Settings) -> None:
     """Serves ``app`` until the process is stopped, with the limits of ``settings``."""
     # otastats' own log lines (timeouts, refusals, internal errors) go where uvicorn's go.
-    log_config = copy.deepcopy(LOGGING_CONFIG)
+    # Every handler drops the plugin URLs' tokens from what it writes (access log included).
+    log_config = serve_log_config(LOGGING_CONFIG)
     log_config["loggers"]["otastats"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run(
         app,

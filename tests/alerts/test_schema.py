@@ -12,6 +12,8 @@ from otastats.alerts import service
 from otastats.storage import open_store
 from otastats.storage.alerts_base import alert_store_for
 from otastats.storage.base import Store
+from otastats.storage.postgres import SCHEMA_VERSION as POSTGRES_VERSION
+from otastats.storage.sqlite import SCHEMA_VERSION as SQLITE_VERSION
 
 SCHEMA = Path(__file__).parents[2] / "src" / "otastats" / "storage" / "schema"
 
@@ -44,7 +46,7 @@ def test_a_sqlite_database_of_version_2_is_upgraded(tmp_path: Path) -> None:
     finally:
         store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SQLITE_VERSION,)
 
 
 def test_a_postgresql_database_of_version_1_is_upgraded(postgres_url: str) -> None:
@@ -60,4 +62,6 @@ def test_a_postgresql_database_of_version_1_is_upgraded(postgres_url: str) -> No
     finally:
         store.close()
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [
+            (POSTGRES_VERSION,)
+        ]

@@ -1,7 +1,8 @@
 """Property tests of SPEC section 2: every figure is exact, whatever the arrival order.
 
-Random events over two organizations and three apps (one maybe deleted after ingestion) go
-through the real HTTP app, ``POST /ingest/events``, in a random order and random batches, as
+Random events over two organizations and three apps (one maybe deleted after ingestion), device
+check-ins written as `device_seen` or as the Capgo updater plugin's check-in actions, go through
+the real HTTP app, ``POST /ingest/events``, in a random order and random batches, as
 NDJSON or JSON arrays. Then every Statistics endpoint, for random ranges and flags, must equal
 the brute-force oracle of ``tests/oracle.py`` exactly; and two different arrival orders of the
 same events must give byte-identical answers.
@@ -10,9 +11,10 @@ same events must give byte-identical answers.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -25,11 +27,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from otastats.admin import service as admin
+from otastats.plugin.tokens import create_token
 from otastats.stats.adoption_forecast import forecast
 from otastats.storage.base import Store
 from otastats.storage.sqlite import SQLiteStore
 from tests.conftest import NOW, Tenants, make_client
-from tests.oracle import Oracle, Scope, parse_date_param
+from tests.oracle import Oracle, Scope, parse_date_param, parse_timestamp
 
 pytestmark = pytest.mark.slow
 
@@ -51,9 +54,28 @@ BUNDLE_VERSIONS = VERSIONS[:3]
 """Few versions for bundle events, so that creations and deletions of one version meet."""
 OFFSETS = (0, 0, 0, 330, -480, 840, -720, 60, -150)
 """Minutes east of UTC; several move an instant to another local date."""
-KINDS = ("device_seen",) * 5 + ("download",) * 2 + ("bundle_created",) * 2 + ("bundle_deleted",)
+KINDS = (
+    ("device_seen",) * 5
+    + ("action",) * 3
+    + ("download",) * 2
+    + ("bundle_created",) * 2
+    + ("bundle_deleted",)
+)
+CHECK_IN_ACTIONS = (
+    "app_moved_to_foreground",
+    "app_moved_to_background",
+    "app_launch_start",
+    "app_launch_ready",
+    "set",
+    "blocked_by_server_url",
+)
+OTHER_ACTIONS = ("download_fail", "update_fail", "app_crash", "webview_page_loaded", "new_v99")
 STORY_KINDS = ("device_seen",) * 3 + ("download", "bundle_created", "bundle_deleted")
 EVENT_IDS = ("a", "b", "c", "d")
+VIA_PLUGIN = "__via_plugin__"
+"""Marks an action event of a scenario that goes to its app's plugin URL, not /ingest/events."""
+PLUGIN_WINDOW = (NOW - timedelta(days=30), NOW + timedelta(minutes=5))
+"""SPEC section 7: a plugin `timestamp` outside this window stands for the moment of receipt."""
 
 SETTINGS = settings(
     deadline=None,
@@ -163,7 +185,43 @@ def events(draw: st.DrawFn, shared: list[datetime]) -> dict[str, Any]:
         _flags_and_extras(draw, event, counted=False)
     if kind in ("download", "bundle_created"):
         event["bytes"] = _size(draw)
+    if kind == "action":
+        event["device_id"] = draw(st.sampled_from(DEVICES))
+        event = _as_action(draw, event, draw(st.sampled_from(CHECK_IN_ACTIONS + OTHER_ACTIONS)))
+        _flags_and_extras(draw, event, counted=False)
     return _event_id(draw, event)
+
+
+def _as_action(draw: st.DrawFn, event: dict[str, Any], action: str) -> dict[str, Any]:
+    """The same device and bundle written as the plugin's traffic writes them (SPEC section 7):
+    any case of the device id, "<version>:<file>", or "builtin"/"" with a version_build."""
+    version = event["version_name"]
+    result = {key: value for key, value in event.items() if key != "platform"}
+    result |= {"type": "action", "action": action}
+    if draw(st.booleans()):
+        result["device_id"] = result["device_id"].upper()
+    spelling = draw(st.sampled_from(("as-is", "file", "builtin", "empty")))
+    if spelling == "file":
+        result["version_name"] = version + ":public/main.js"
+    elif spelling != "as-is":
+        result["version_name"] = "builtin" if spelling == "builtin" else ""
+        result["version_build"] = version
+    if draw(st.booleans()):
+        result["plugin_version"] = draw(st.sampled_from(("5.9.5", "7.36.1", "8.51.14", None)))
+        result["metadata"] = {"source": "test"}
+    if draw(st.booleans()):
+        result["platform"] = draw(st.sampled_from(("ios", "android", "electron", None)))
+    return result
+
+
+def _check_in_of_any_kind(
+    draw: st.DrawFn, app_id: str, device_id: str, timestamp: str, version: str
+) -> dict[str, Any]:
+    """A counted check-in: a device_seen, or a check-in action that stands for one."""
+    event = _check_in(app_id, device_id, timestamp, version)
+    if draw(st.booleans()):
+        return _as_action(draw, event, draw(st.sampled_from(CHECK_IN_ACTIONS)))
+    return event
 
 
 def _check_in(app_id: str, device_id: str, timestamp: str, version: str) -> dict[str, Any]:
@@ -188,7 +246,7 @@ def ties(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
         device_id = draw(st.sampled_from(DEVICES))
         versions = draw(st.lists(st.sampled_from(VERSIONS), min_size=2, max_size=3, unique=True))
         for version in versions:
-            event = _check_in(app_id, device_id, draw(texts_of(instant)), version)
+            event = _check_in_of_any_kind(draw, app_id, device_id, draw(texts_of(instant)), version)
             _flags_and_extras(draw, event, counted=True)
             result.append(_event_id(draw, event))
     else:
@@ -213,7 +271,9 @@ def crowds(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
     for device_id in devices:
         moment = instant - timedelta(seconds=draw(st.integers(0, 3 * 86_400)))
         version = draw(st.sampled_from(VERSIONS[:4]))
-        result.append(_check_in(app_id, device_id, draw(texts_of(moment)), version))
+        result.append(
+            _check_in_of_any_kind(draw, app_id, device_id, draw(texts_of(moment)), version)
+        )
     return result
 
 
@@ -236,6 +296,8 @@ def stories(draw: st.DrawFn, shared: list[datetime]) -> list[dict[str, Any]]:
             if kind == "download":
                 event = {k: v for k, v in event.items() if k != "platform"}
                 event |= {"type": "download", "bytes": _size(draw)}
+            elif draw(st.booleans()):
+                event = _as_action(draw, event, draw(st.sampled_from(CHECK_IN_ACTIONS)))
         else:
             event = {"type": kind, "app_id": app_id, "version_name": version, "timestamp": text}
             if kind == "bundle_created":
@@ -272,6 +334,8 @@ def invalid_events(draw: st.DrawFn, shared: list[datetime]) -> tuple[dict[str, A
         faults.append("bytes")
     if event["type"] == "device_seen":
         faults += ["platform", "is_emulator"]
+    if event["type"] == "action":
+        faults += ["action", "device_id", "is_prod"]
     fault = draw(st.sampled_from(faults))
     if fault == "timestamp":
         event["timestamp"] = event["timestamp"][:19]  # no offset
@@ -284,6 +348,12 @@ def invalid_events(draw: st.DrawFn, shared: list[datetime]) -> tuple[dict[str, A
         event["bytes"] = -1
     elif fault == "platform":
         event["platform"] = "symbian"
+    elif fault == "action":
+        event["action"] = "not-a-name"
+    elif fault == "device_id":
+        event["device_id"] = "d" * 65
+    elif fault == "is_prod":
+        event["is_prod"] = "true"
     else:
         event["is_emulator"] = "false"
     return event, fault
@@ -312,6 +382,9 @@ def scenarios(draw: st.DrawFn, *, consistent_ids: bool = False) -> Scenario:
         )
     ):
         valid += group
+    for event in valid:
+        if event["type"] == "action" and draw(st.booleans()):
+            event[VIA_PLUGIN] = True  # sent by the plugin to the app's statsUrl
     for index in draw(st.lists(st.integers(0, len(valid) - 1), max_size=4)):
         valid.append(dict(valid[index]))  # an exact copy, with or without an event_id
     if consistent_ids:
@@ -331,6 +404,8 @@ class Plan:
 
     batches: list[list[Item]]
     bodies: list[str]
+    resend: list[bool]
+    """Whether the plugin part of each batch is sent a second time (as after a lost answer)."""
 
 
 def plans(items: list[Item]) -> st.SearchStrategy[Plan]:
@@ -341,7 +416,8 @@ def plans(items: list[Item]) -> st.SearchStrategy[Plan]:
         bounds = [0, *(c for c in cuts if c < len(order)), len(order)]
         batches = [order[a:b] for a, b in itertools.pairwise(bounds)]
         body_kinds = st.sampled_from(("json", "ndjson", "ndjson-blank"))
-        return Plan(batches, [draw(body_kinds) for _ in batches])
+        resend = [draw(st.booleans()) for _ in batches]
+        return Plan(batches, [draw(body_kinds) for _ in batches], resend)
 
     return plan()
 
@@ -419,6 +495,8 @@ class World:
     scopes: dict[str, Scope]
     """What each key may read, for the oracle (org labels)."""
     header_styles: Iterator[str]
+    plugin_urls: dict[str, str]
+    """App -> the path of its plugin statsUrl."""
 
     def headers(self, key: str) -> dict[str, str]:
         style = next(self.header_styles)
@@ -476,17 +554,62 @@ def world(postgres: PostgresSchemas = None) -> Iterator[World]:
                 "reader_o2": Scope(o1, limited_to_orgs=frozenset({"o2"})),
             }
             styles = itertools.cycle(("authorization", "bearer", "capgkey", "x-api-key"))
+            plugin_urls = {
+                app_id: "/plugin/"
+                + create_token(store, app_id, tenants.now).stats_url.split("/plugin/", 1)[1]
+                for app_id in APPS
+            }
             with make_client(store) as client:
-                yield World(store, client, orgs, keys, scopes, styles)
+                yield World(store, client, orgs, keys, scopes, styles, plugin_urls)
         finally:
             store.close()
 
 
+def as_plugin_sends(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the event as the plugin sends it, the action event it stands for, as the oracle reads
+    it): epoch milliseconds, taken as they are inside their window, else as the moment of
+    receipt (the test clock's NOW)."""
+    sent = {k: v for k, v in event.items() if k not in ("type", "event_id", VIA_PLUGIN)}
+    instant = parse_timestamp(event["timestamp"])
+    millis = (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    sent["timestamp"] = millis
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    if not PLUGIN_WINDOW[0] <= at <= PLUGIN_WINDOW[1]:
+        at = NOW
+    read = {**sent, "type": "action", "timestamp": at.isoformat().replace("+00:00", "Z")}
+    return sent, read
+
+
+def send_to_plugin(world: World, events: list[dict[str, Any]], resend: bool) -> None:
+    """POST each app's events to its plugin URL as one array (again when ``resend``)."""
+    for app_id in APPS:
+        mine = [as_plugin_sends(event)[0] for event in events if event["app_id"] == app_id]
+        if not mine:
+            continue
+        for _ in range(2 if resend else 1):
+            response = world.client.post(world.plugin_urls[app_id], content=orjson.dumps(mine))
+            assert response.status_code == 200, response.text
+            assert all(r["status"] == "ok" for r in response.json()["results"]), response.text
+
+
 def ingest(world: World, plan: Plan) -> list[dict[str, Any]]:
-    """Send the plan's requests; check each answer; the valid events in arrival order."""
+    """Send the plan's requests; check each answer; the valid events in arrival order (those
+    sent to a plugin URL as the oracle reads them)."""
     arrived: list[dict[str, Any]] = []
     claimed: set[tuple[str, str]] = set()
-    for batch, body_kind in zip(plan.batches, plan.bodies, strict=True):
+    stored = 0
+    plugin_events: set[bytes] = set()
+    """The distinct events sent to the plugin URLs: each is stored once, however often sent."""
+    for whole, body_kind, resend in zip(plan.batches, plan.bodies, plan.resend, strict=True):
+        to_plugin = [event for event, fault in whole if fault is None and event.get(VIA_PLUGIN)]
+        send_to_plugin(world, to_plugin, resend)
+        arrived += [as_plugin_sends(event)[1] for event in to_plugin]
+        for event in to_plugin:
+            sent = as_plugin_sends(event)[0]
+            plugin_events.add(orjson.dumps({**sent, "device_id": sent["device_id"].lower()}))
+        batch = [(event, fault) for event, fault in whole if not event.get(VIA_PLUGIN)]
+        if not batch:
+            continue
         if body_kind == "json":
             body = orjson.dumps([event for event, _ in batch])
             content_type = "application/json"
@@ -518,6 +641,11 @@ def ingest(world: World, plan: Plan) -> list[dict[str, Any]]:
         assert [r["index"] for r in answer["rejected"]] == [index for index, _ in rejected]
         for got, (_, field) in zip(answer["rejected"], rejected, strict=True):
             assert field in got["error"], (got, field)
+        stored += accepted
+    if isinstance(world.store, SQLiteStore):
+        with closing(sqlite3.connect(world.store.path)) as conn:
+            (rows,) = conn.execute("SELECT count(*) FROM events").fetchone()
+        assert rows == stored + len(plugin_events)
     return arrived
 
 

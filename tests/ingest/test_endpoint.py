@@ -164,7 +164,7 @@ def test_index_counts_only_the_non_empty_ndjson_lines(world: World) -> None:
             {
                 "index": 3,
                 "error": "type: must be one of device_seen, download, bundle_created, "
-                "bundle_deleted",
+                "bundle_deleted, action",
             },
         ],
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otastats.ingest.schemas import EventError, validate_event
+from otastats.ingest.rules import EventError
+from otastats.ingest.schemas import validate_event
 
 NOW = 1_710_504_000_000_000  # 2024-03-15T12:00:00Z
 

@@ -34,6 +34,7 @@ REFERENCE_TABLES = {
     "alerts",
     "alert_calls",
     "alert_attempts",
+    "plugin_tokens",
 }
 
 
@@ -54,6 +55,21 @@ def test_the_schema_is_versioned_and_the_secret_kept(postgres_url: str) -> None:
     finally:
         reopened.close()
     with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_version_1_schemas_keep_their_events_and_gain_the_action_column(
+    postgres_url: str,
+) -> None:
+    script = Path(__file__).parents[2] / "src/otastats/storage/schema/postgres_1.sql"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(script.read_text().encode())
+        conn.execute("INSERT INTO meta VALUES ('key_secret', '00')")
+        conn.execute("UPDATE schema_version SET version = 1")
+        conn.execute("INSERT INTO events VALUES ('a', 0, 'd', 1, '1.0', NULL, 'ios', 0, 1, NULL)")
+    PostgresStore(postgres_url).close()
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT type, action FROM events").fetchall() == [(0, None)]
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 

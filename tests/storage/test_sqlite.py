@@ -89,3 +89,22 @@ def test_each_database_has_its_own_key_secret(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_version_2_databases_keep_their_events_and_gain_the_action_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.db"
+    schema = Path(__file__).parents[2] / "src/otastats/storage/schema"
+    with sqlite3.connect(path) as conn:
+        for step in (1, 2):
+            conn.executescript((schema / f"sqlite_{step}.sql").read_text())
+        conn.execute("INSERT INTO meta VALUES ('key_secret', '00')")
+        conn.execute("INSERT INTO events VALUES ('a', 0, 'd', 1, '1.0', NULL, 'ios', 0, 1, NULL)")
+        conn.execute("PRAGMA user_version=2")
+    SQLiteStore(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT type, device_id, action FROM events").fetchall() == [
+            (0, "d", None)
+        ]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

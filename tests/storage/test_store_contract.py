@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from otastats.errors import Conflict, NotFound
 from otastats.ingest.service import existing_app, ingest, prepare, write_prepared
 from otastats.storage.base import Store
-from otastats.storage.records import ApiKey
+from otastats.storage.records import ApiKey, PluginToken
 from tests.conftest import Tenants
 from tests.helpers_api import at, created, day_range, deleted, download, get_ok, seen, series
 
@@ -132,3 +132,25 @@ def test_figures_through_the_api(client: TestClient, tenants: Tenants) -> None:
         ("1.0.0", [1, 0, 1]),
         ("1.0.1", [0, 1, 1]),
     ]
+
+
+def test_plugin_tokens_are_found_by_hash_listed_and_revoked(store: Store, tenants: Tenants) -> None:
+    org = tenants.org()
+    tenants.app(APP, org)
+    tenants.app("b.app", org)
+    store.create_plugin_token(PluginToken("t2", APP, "h2", "https://u.example", 20))
+    store.create_plugin_token(PluginToken("t1", APP, "h1", None, 10))
+    store.create_plugin_token(PluginToken("t3", "b.app", "h3", None, 30))
+    found = store.plugin_token_by_hash("h2")
+    assert found == PluginToken("t2", APP, "h2", "https://u.example", 20, None, False)
+    assert store.plugin_token_by_hash("nope") is None
+    assert [t.token_id for t in store.plugin_tokens_of(APP)] == ["t1", "t2"]
+    store.revoke_plugin_token("t1", 40)
+    store.revoke_plugin_token("t1", 50)  # the first revocation's time stays
+    assert store.plugin_tokens_of(APP)[0].revoked_at == 40
+    with pytest.raises(NotFound):
+        store.revoke_plugin_token("missing", 60)
+    store.delete_app("b.app", 70)
+    deleted_app = store.plugin_token_by_hash("h3")
+    assert deleted_app is not None
+    assert deleted_app.app_deleted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 import orjson
 
@@ -93,6 +94,16 @@ def _apply_bundles(
 
 
 def _raw_row(event: Event) -> EventRow:
+    """The stored form of an event (table ``events``). An action (type 4, ACTION) keeps: its
+    name in ``action``; its device (lower-cased) in ``device_id``; the bundle it stands for in
+    ``version_name``; ``platform`` as sent or NULL; its flags in ``is_emulator`` and
+    ``is_prod`` (it counts for devices when 0 and 1); and in the ``extra`` JSON object, when
+    sent, ``plugin_version``, ``version_build``, ``version_name_sent`` (the name before it was
+    mapped) and ``metadata`` (an object of strings). Whether it is a check-in is a function of
+    its name (otastats.ingest.rules.CHECK_IN_ACTIONS)."""
+    extra: Mapping[str, object] | None = event.extra
+    if event.metadata:
+        extra = {**(extra or {}), "metadata": event.metadata}
     return (
         event.app_id,
         event.kind,
@@ -103,5 +114,6 @@ def _raw_row(event: Event) -> EventRow:
         event.platform,
         int(event.is_emulator),
         int(event.is_prod),
-        orjson.dumps(event.extra).decode() if event.extra else None,
+        orjson.dumps(extra).decode() if extra else None,
+        event.action,
     )

@@ -1,4 +1,4 @@
-"""The four event types and their validation, with errors that name the field at fault."""
+"""The five event types and their validation, with errors that name the field at fault."""
 
 from __future__ import annotations
 
@@ -6,27 +6,36 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from otastats.ingest.rules import (
+    CHECK_IN_ACTIONS,
+    MAX_FUTURE_MICROS,
+    MAX_TEXT,
+    NUL_ERROR,
+    PLATFORMS,
+    EventError,
+    Getter,
+    action_of,
+    device_id_of,
+    flag_of,
+    metadata_of,
+    optional_text,
+    platform_of,
+    version_of,
+)
 from otastats.timeparse import parse_instant
 
-DEVICE_SEEN, DOWNLOAD, BUNDLE_CREATED, BUNDLE_DELETED = 0, 1, 2, 3
+DEVICE_SEEN, DOWNLOAD, BUNDLE_CREATED, BUNDLE_DELETED, ACTION = 0, 1, 2, 3, 4
 TYPES = {
     "device_seen": DEVICE_SEEN,
     "download": DOWNLOAD,
     "bundle_created": BUNDLE_CREATED,
     "bundle_deleted": BUNDLE_DELETED,
+    "action": ACTION,
 }
-PLATFORMS = frozenset({"ios", "android", "electron", "web"})
 APP_ID = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 MAX_BYTES = 2**53
-MAX_FUTURE_MICROS = 5 * 60 * 1_000_000
-MAX_TEXT = 255
 MAX_EVENT_ID = 128
-NUL_ERROR = "{}: must not contain the NUL character (U+0000)"
 OPTIONAL_TEXT = ("version_build", "plugin_version", "os_version", "channel")
-
-
-class EventError(ValueError):
-    """An event that cannot be accepted; the message starts with the field at fault."""
 
 
 @dataclass(slots=True)
@@ -42,11 +51,25 @@ class Event:
     is_prod: bool = True
     event_id: str | None = None
     extra: dict[str, str] | None = None
+    """Optional text fields kept as sent: version_build, plugin_version, os_version, channel."""
+    action: str | None = None
+    """The action name of an ACTION event (any name of A-Za-z0-9_, unknown ones included)."""
+    metadata: dict[str, str] | None = None
+    """The `metadata` object of an ACTION event."""
+
+    @property
+    def checks_in(self) -> bool:
+        """A device_seen, or an action that stands for one (SPEC section 7's check-ins)."""
+        return self.kind == DEVICE_SEEN or (self.kind == ACTION and self.action in CHECK_IN_ACTIONS)
 
     @property
     def counted(self) -> bool:
         """Counted activity: a production check-in from a real device."""
-        return self.kind == DEVICE_SEEN and self.is_prod and not self.is_emulator
+        return self.checks_in and self.is_prod and not self.is_emulator
+
+    @property
+    def plugin_version(self) -> str | None:
+        return self.extra.get("plugin_version") if self.extra else None
 
 
 def validate_event(raw: object, now: int) -> Event:
@@ -64,6 +87,10 @@ def validate_event(raw: object, now: int) -> Event:
         raise EventError("app_id: is required")
     if type(app_id) is not str or APP_ID.match(app_id) is None:
         raise EventError("app_id: must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', '-'")
+    if kind == ACTION:
+        event = action_event(get, app_id, _timestamp(get("timestamp"), now))
+        _event_id(get("event_id"), event)
+        return event
     device_id = _text(get("device_id"), "device_id") if kind <= DOWNLOAD else None
     ts = _timestamp(get("timestamp"), now)
     event = Event(kind, app_id, ts, _text(get("version_name"), "version_name"), device_id)
@@ -85,14 +112,41 @@ def validate_event(raw: object, now: int) -> Event:
         event.extra = _extra(get)
     elif kind != BUNDLE_DELETED:
         event.bytes = _size(get("bytes"))
-    event_id = get("event_id")
+    _event_id(get("event_id"), event)
+    return event
+
+
+def action_event(get: Getter, app_id: str, ts: int) -> Event:
+    """An ACTION event of ``app_id`` at ``ts`` from the fields of one sent object, with the
+    rules of SPEC section 7 (shared by `/ingest/events` and the plugin URLs)."""
+    device_id = device_id_of(get("device_id"))
+    action = action_of(get("action"))
+    extra: dict[str, str] = {}
+    for name in ("version_build", "plugin_version"):
+        value = optional_text(get(name), name)
+        if value:
+            extra[name] = value
+    sent_version = get("version_name")
+    version = version_of(sent_version, extra.get("version_build"))
+    if version != sent_version:
+        assert isinstance(sent_version, str)
+        extra["version_name_sent"] = sent_version
+    event = Event(ACTION, app_id, ts, version, device_id, action=action)
+    event.platform = platform_of(get("platform"))
+    event.is_emulator = flag_of(get("is_emulator"), "is_emulator", False)
+    event.is_prod = flag_of(get("is_prod"), "is_prod", True)
+    event.metadata = metadata_of(get("metadata"))
+    event.extra = extra or None
+    return event
+
+
+def _event_id(event_id: object, event: Event) -> None:
     if event_id is not None:
         if type(event_id) is not str or not 0 < len(event_id) <= MAX_EVENT_ID:
             raise EventError(f"event_id: must be a string of 1 to {MAX_EVENT_ID} characters")
         if "\x00" in event_id:
             raise EventError(NUL_ERROR.format("event_id"))
         event.event_id = event_id
-    return event
 
 
 def _extra(get: Callable[[str], object]) -> dict[str, str] | None:

@@ -11,7 +11,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from otastats.config import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST
-from otastats.ingest.schemas import MAX_BYTES, MAX_EVENT_ID, MAX_TEXT
+from otastats.ingest.rules import (
+    MAX_DEVICE_ID,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE,
+    MAX_TEXT,
+    MAX_VERSION_NAME,
+)
+from otastats.ingest.schemas import MAX_BYTES, MAX_EVENT_ID
 
 AppId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,128}$", description="An existing app")]
 NO_NUL = r"^[^\u0000]*$"
@@ -80,8 +87,48 @@ class BundleDeleted(_Event):
     version_name: Text
 
 
+class Action(_Event):
+    """A device action, as the Capgo updater plugin reports them (SPEC section 7). Check-in
+    actions (app_moved_to_foreground, app_moved_to_background, app_launch_start,
+    app_launch_ready, set, blocked_by_server_url) count like a device_seen on the bundle;
+    every action is stored. Null optional fields are taken as absent."""
+
+    type: Literal["action"]
+    device_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_DEVICE_ID,
+            pattern=NO_NUL,
+            description="Lower-cased when stored",
+        ),
+    ]
+    action: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,64}$", description="Any action name")]
+    version_name: Annotated[
+        str,
+        Field(
+            max_length=MAX_VERSION_NAME,
+            pattern=NO_NUL,
+            description='"<version>:<file>" stands for <version>; "" and "builtin" for the'
+            ' version_build (or "builtin")',
+        ),
+    ]
+    is_emulator: bool | None = False
+    is_prod: bool | None = True
+    platform: Literal["ios", "android", "electron", "web"] | None = None
+    version_build: OptionalText | None = None
+    plugin_version: OptionalText | None = None
+    metadata: (
+        Annotated[
+            dict[str, Annotated[str, Field(max_length=MAX_METADATA_VALUE, pattern=NO_NUL)]],
+            Field(max_length=MAX_METADATA_KEYS),
+        ]
+        | None
+    ) = None
+
+
 Event = Annotated[
-    DeviceSeen | Download | BundleCreated | BundleDeleted, Field(discriminator="type")
+    DeviceSeen | Download | BundleCreated | BundleDeleted | Action, Field(discriminator="type")
 ]
 
 

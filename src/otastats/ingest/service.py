@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from otastats.ingest.apply import apply_events
 from otastats.ingest.body import Undecodable
-from otastats.ingest.schemas import Event, EventError, validate_event
+from otastats.ingest.rules import EventError
+from otastats.ingest.schemas import Event, validate_event
 from otastats.storage.base import Store, WriteTx
 from otastats.storage.records import App
 

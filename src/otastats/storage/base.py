@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from otastats.storage.records import ApiKey, App, MetricRows, Org, User, VersionRows
+from otastats.storage.records import ApiKey, App, MetricRows, Org, PluginToken, User, VersionRows
 
 DeviceKey = tuple[str, str]
 """(app_id, device_id)"""
@@ -15,10 +15,11 @@ DayState = tuple[str, int]
 BundleEvent = tuple[int, bool, int]
 """(timestamp, is_created, bytes) of one bundle_created or bundle_deleted"""
 EventRow = tuple[
-    str, int, str | None, int, str | None, int | None, str | None, int, int, str | None
+    str, int, str | None, int, str | None, int | None, str | None, int, int, str | None, str | None
 ]
 """(app_id, type, device_id, timestamp, version_name, bytes, platform, is_emulator, is_prod,
-extra JSON) of one accepted event, as stored raw."""
+extra JSON, action) of one accepted event, as stored raw in ``events``: type 4 is an action,
+whose name is in ``action``; see otastats.ingest.apply for what each column holds."""
 
 
 class WriteTx(Protocol):
@@ -97,6 +98,17 @@ class Store(Protocol):
 
     def is_empty(self) -> bool:
         """True when no organization exists yet."""
+
+    # --- the tokens of the plugin URLs --------------------------------------------------------
+    def create_plugin_token(self, token: PluginToken) -> None: ...
+    def plugin_token_by_hash(self, token_hash: str) -> PluginToken | None:
+        """The token of that hash, with whether its app is deleted; None when unknown."""
+
+    def plugin_tokens_of(self, app_id: str) -> list[PluginToken]:
+        """Every token of the app, revoked ones included, oldest first."""
+
+    def revoke_plugin_token(self, token_id: str, now: int) -> None:
+        """Raises NotFound when there is no such token."""
 
     # --- statistics ---------------------------------------------------------------------------
     def metric_rows(

@@ -19,6 +19,7 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage.plugin_tokens_postgres import PostgresPluginTokens
 from otastats.storage.postgres_write import PostgresWriteTx
 from otastats.storage.records import (
     ApiKey,
@@ -32,7 +33,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 
@@ -46,7 +47,7 @@ def normalized_url(url: str) -> str:
     return url
 
 
-class PostgresStore:
+class PostgresStore(PostgresPluginTokens):
     def __init__(self, url: str, *, query_timeout_ms: int = 10_000, max_connections: int = 10):
         self._url = normalized_url(url)
         self._query_timeout_ms = query_timeout_ms

@@ -65,7 +65,7 @@ class PostgresWriteTx:
             return
         with self._conn.cursor().copy(
             "COPY events (app_id, type, device_id, ts, version_name, bytes, platform,"
-            " is_emulator, is_prod, extra) FROM STDIN"
+            " is_emulator, is_prod, extra, action) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row(row)

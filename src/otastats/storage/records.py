@@ -47,6 +47,20 @@ class ApiKey:
     created_at: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PluginToken:
+    """The token of an app's plugin URLs, as stored: its keyed hash, never the token."""
+
+    token_id: str
+    app_id: str
+    token_hash: str
+    upstream: str | None = None
+    created_at: int = 0
+    revoked_at: int | None = None
+    app_deleted: bool = False
+    """Whether the token's app is deleted (read with the token, for the check per request)."""
+
+
 KeyRow = tuple[str, str, str, str, str, str, int | None, int | None, int]
 """An api_keys row, in column order: the limits are JSON arrays."""
 

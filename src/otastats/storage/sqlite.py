@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage.plugin_tokens_sqlite import SQLitePluginTokens
 from otastats.storage.records import (
     ApiKey,
     App,
@@ -28,7 +29,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
@@ -42,7 +43,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore:
+class SQLiteStore(SQLitePluginTokens):
     def __init__(self, path: str, *, query_timeout_ms: int = 10_000) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = path

@@ -49,7 +49,7 @@ class SQLiteWriteTx:
         return claimed
 
     def insert_events(self, rows: Sequence[EventRow]) -> None:
-        self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
         wanted = list(keys)
