@@ -19,6 +19,9 @@ PLATFORMS = frozenset({"ios", "android", "electron", "web"})
 APP_ID = re.compile(r"[A-Za-z0-9._-]{1,128}\Z")
 MAX_BYTES = 2**53
 MAX_FUTURE_MICROS = 5 * 60 * 1_000_000
+MIN_TIMESTAMP = 946_684_800_000_000
+"""2000-01-01T00:00:00Z: no OTA platform reported activity before it, so an earlier instant is
+an error, and it bounds the days of history a device or an app can have."""
 MAX_TEXT = 255
 MAX_EVENT_ID = 128
 NUL_ERROR = "{}: must not contain the NUL character (U+0000)"
@@ -126,6 +129,8 @@ def _timestamp(value: object, now: int) -> int:
         raise EventError(
             "timestamp: must be an RFC 3339 date-time with an offset, like 2024-01-01T12:00:00Z"
         )
+    if ts < MIN_TIMESTAMP:
+        raise EventError("timestamp: must not be before 2000-01-01T00:00:00Z")
     if ts > now + MAX_FUTURE_MICROS:
         raise EventError("timestamp: must not be more than 5 minutes in the future")
     return ts
