@@ -35,7 +35,19 @@ class WriteTx(Protocol):
     def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         """Record (app_id, event_id) pairs; True where the pair was not known before."""
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Forget (app_id, event_id) pairs claimed by this transaction for events it rejected."""
+
     def insert_events(self, rows: Sequence[EventRow]) -> None: ...
+
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        """The stored bandwidth of each (app_id, day), and each of those apps' total over all
+        its days (absent where there is none)."""
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        """day -> non-zero storage delta of each app (a key for every app asked for)."""
 
     def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
         """Every counted activity day of each device, with its end-of-day version."""

@@ -60,6 +60,48 @@ class PostgresWriteTx:
             new.discard(key)
         return claimed
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        if keys:
+            self._conn.execute(
+                "DELETE FROM event_ids AS e USING unnest(%s::text[], %s::text[]) AS k (a, i)"
+                " WHERE e.app_id = k.a AND e.event_id = k.i",
+                ([app for app, _ in keys], [event for _, event in keys]),
+            )
+
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        wanted = sorted(set(days))
+        if not wanted:
+            return {}, {}
+        apps = sorted({app_id for app_id, _ in wanted})
+        self.lock_apps(apps)
+        by_day: dict[tuple[str, int], int] = {}
+        for app_id, day, size in self._conn.execute(
+            "SELECT l.app_id, l.day, l.bandwidth FROM unnest(%s::text[], %s::int[]) AS k (a, d)"
+            " JOIN level_deltas AS l ON l.app_id = k.a AND l.day = k.d",
+            ([app for app, _ in wanted], [day for _, day in wanted]),
+        ):
+            by_day[(app_id, day)] = size
+        totals = self._conn.execute(
+            "SELECT app_id, SUM(bandwidth)::bigint FROM level_deltas WHERE app_id = ANY(%s)"
+            " GROUP BY app_id",
+            (apps,),
+        )
+        return by_day, dict(totals.fetchall())
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        found: dict[str, dict[int, int]] = {app_id: {} for app_id in app_ids}
+        if found:
+            self.lock_apps(found)
+            for app_id, day, change in self._conn.execute(
+                "SELECT app_id, day, storage_delta FROM level_deltas"
+                " WHERE app_id = ANY(%s) AND storage_delta <> 0",
+                (sorted(found),),
+            ):
+                found[app_id][day] = change
+        return found
+
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         if not rows:
             return

@@ -281,9 +281,21 @@ class SQLiteStore:
     def metric_rows(
         self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
     ) -> MetricRows:
-        result = MetricRows()
         if not app_ids:
-            return result
+            return MetricRows()
+        try:
+            return self._metric_rows(app_ids, from_day, to_day, by_app=by_app)
+        except sqlite3.OperationalError as exc:
+            # A sum over several apps may pass 64 bits (each app's figures stay within them):
+            # the rare such read is summed per app, then over the apps, in Python.
+            if by_app or "integer overflow" not in str(exc):
+                raise
+        return self._metric_rows(app_ids, from_day, to_day, by_app=True).total_only()
+
+    def _metric_rows(
+        self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
+    ) -> MetricRows:
+        result = MetricRows()
         ids = list(app_ids)
         marks = ",".join("?" * len(ids))
         group = "app_id" if by_app else "NULL"

@@ -48,8 +48,44 @@ class SQLiteWriteTx:
                 inserted.discard(key)
         return claimed
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        self._conn.executemany("DELETE FROM event_ids WHERE app_id = ? AND event_id = ?", keys)
+
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        wanted = sorted(set(days))
+        if not wanted:
+            return {}, {}
+        by_day: dict[tuple[str, int], int] = {}
+        for part in chunks_of(wanted, _JSON_CHUNK):
+            for app_id, day, size in self._conn.execute(
+                "SELECT l.app_id, l.day, l.bandwidth FROM json_each(?) AS j JOIN level_deltas"
+                " AS l ON l.app_id = j.value ->> 0 AND l.day = j.value ->> 1",
+                (orjson.dumps(part).decode(),),
+            ):
+                by_day[(app_id, day)] = size
+        apps = sorted({app_id for app_id, _ in wanted})
+        totals = self._conn.execute(
+            "SELECT app_id, SUM(bandwidth) FROM level_deltas"
+            " WHERE app_id IN (SELECT value FROM json_each(?)) GROUP BY app_id",
+            (orjson.dumps(apps).decode(),),
+        )
+        return by_day, dict(totals.fetchall())
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        found: dict[str, dict[int, int]] = {app_id: {} for app_id in app_ids}
+        if found:
+            for app_id, day, change in self._conn.execute(
+                "SELECT app_id, day, storage_delta FROM level_deltas"
+                " WHERE app_id IN (SELECT value FROM json_each(?)) AND storage_delta != 0",
+                (orjson.dumps(sorted(found)).decode(),),
+            ):
+                found[app_id][day] = change
+        return found
 
     def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
         wanted = list(keys)
