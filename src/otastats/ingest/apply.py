@@ -7,7 +7,7 @@ from collections import defaultdict
 import orjson
 
 from otastats.ingest.bundle_storage import storage_delta
-from otastats.ingest.device_intervals import IntervalDeltas, merge_activity
+from otastats.ingest.device_intervals import IntervalDeltas, merge_activity, neighbourhood
 from otastats.ingest.schemas import BUNDLE_CREATED, BUNDLE_DELETED, DOWNLOAD, Event
 from otastats.storage.base import DeviceKey, EventRow, WriteTx
 from otastats.timeparse import MICROS_PER_DAY
@@ -62,7 +62,12 @@ def _apply_activity(
 ) -> None:
     if not activity:
         return
-    stored = tx.load_device_days(activity)
+    stored = tx.load_device_days(
+        {
+            key: neighbourhood(event.ts // MICROS_PER_DAY for event in device_events)
+            for key, device_events in activity.items()
+        }
+    )
     writes: list[tuple[str, str, int, str, int]] = []
     for key, device_events in activity.items():
         old = stored.get(key, {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -49,8 +49,11 @@ class WriteTx(Protocol):
     def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
         """day -> non-zero storage delta of each app (a key for every app asked for)."""
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        """Every counted activity day of each device, with its end-of-day version."""
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        """The counted activity days of each device within its inclusive, disjoint day ranges,
+        with their end-of-day versions (a key for every device asked for)."""
 
     def upsert_device_days(self, rows: Sequence[tuple[str, str, int, str, int]]) -> None:
         """(app_id, device_id, day, version_name, timestamp) rows, replacing the day's state."""

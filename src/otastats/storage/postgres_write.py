@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -112,17 +112,26 @@ class PostgresWriteTx:
             for row in rows:
                 copy.write_row(row)
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        wanted = list(keys)
-        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in wanted}
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in ranges}
+        wanted = [(*key, low, high) for key, spans in ranges.items() for low, high in spans]
         if not wanted:
             return found
-        self.lock_apps(app for app, _ in wanted)
+        self.lock_apps(app for app, *_ in wanted)
         for app_id, device_id, day, version, ts in self._conn.execute(
             "SELECT d.app_id, d.device_id, d.day, d.version_name, d.ts"
-            " FROM unnest(%s::text[], %s::text[]) AS k (app_id, device_id)"
-            " JOIN device_days AS d ON d.app_id = k.app_id AND d.device_id = k.device_id",
-            ([app for app, _ in wanted], [device for _, device in wanted]),
+            " FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[])"
+            " AS k (app_id, device_id, low, high)"
+            " JOIN device_days AS d ON d.app_id = k.app_id AND d.device_id = k.device_id"
+            " AND d.day BETWEEN k.low AND k.high",
+            (
+                [row[0] for row in wanted],
+                [row[1] for row in wanted],
+                [row[2] for row in wanted],
+                [row[3] for row in wanted],
+            ),
         ):
             found[(app_id, device_id)][day] = (version, ts)
         return found

@@ -9,7 +9,7 @@ visited once per batch.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 import orjson
@@ -87,14 +87,18 @@ class SQLiteWriteTx:
                 found[app_id][day] = change
         return found
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        wanted = list(keys)
-        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in wanted}
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in ranges}
+        wanted = [(*key, low, high) for key, spans in ranges.items() for low, high in spans]
         for part in chunks_of(wanted, _JSON_CHUNK):
+            # Each range is a range read of the (app_id, device_id, day) key.
             for app_id, device_id, day, version, ts in self._conn.execute(
                 "SELECT d.app_id, d.device_id, d.day, d.version_name, d.ts"
                 " FROM json_each(?) AS j JOIN device_days AS d"
-                " ON d.app_id = j.value ->> 0 AND d.device_id = j.value ->> 1",
+                " ON d.app_id = j.value ->> 0 AND d.device_id = j.value ->> 1"
+                " AND d.day BETWEEN j.value ->> 2 AND j.value ->> 3",
                 (orjson.dumps(part).decode(),),
             ):
                 found[(app_id, device_id)][day] = (version, ts)
