@@ -170,3 +170,28 @@ def test_a_device_s_history_is_read_only_near_the_days_a_batch_changes(
         "late": [0, 1, 0],
         f"v{middle + 1}": [0, 0, 1],
     }
+
+
+def test_bundle_usage_reads_only_the_versions_present_around_its_range(
+    store: Store, tenants: Tenants
+) -> None:
+    tenants.app(APP, tenants.org())
+    first = (date(2018, 1, 1) - EPOCH).days
+    days = range(first, first + 2000)  # one device, on a version of its own each day
+    checkins = [
+        seen(APP, "d1", at((EPOCH + timedelta(days=day)).isoformat()), f"v{day}") for day in days
+    ]
+    # Another device has been on "old" for years; its check-in of 2023-03-01 still counts on
+    # 2023-03-20, from a delta row 19 days before the range.
+    for year in range(2018, 2024):
+        for month in (1, 2):
+            checkins.append(seen(APP, "d2", at(f"{year}-0{month}-01"), "old"))
+    checkins.append(seen(APP, "d2", at("2023-03-01"), "old"))
+    assert ingest(store, checkins, NOW, existing_app).accepted == len(checkins)
+    day = (date(2023, 3, 20) - EPOCH).days
+    rows = store.version_rows(APP, day, day)
+    read = set(rows.base) | set(rows.days) | set(rows.first_seen)
+    assert len(read) <= 31  # the versions of the 30 days that may count on that day, and "old"
+    assert {version for version, level in rows.base.items() if level} == {f"v{day - 1}", "old"}
+    assert rows.days[f"v{day}"][day] == 1
+    assert rows.days[f"v{day - 1}"][day] == -1

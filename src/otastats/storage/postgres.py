@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 from otastats.errors import Conflict, NotFound
 from otastats.storage.postgres_write import PostgresWriteTx
 from otastats.storage.records import (
+    PRESENCE_DAYS,
     ApiKey,
     App,
     MetricRows,
@@ -32,7 +33,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 
@@ -281,22 +282,31 @@ class PostgresStore:
     def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows:
         result = VersionRows()
         with self._read() as conn:
+            present = conn.execute(
+                "SELECT DISTINCT version_name FROM version_days"
+                " WHERE app_id = %s AND day BETWEEN %s AND %s",
+                (app_id, from_day - PRESENCE_DAYS, to_day),
+            ).fetchall()
+            names = [name for (name,) in present]
             result.base = dict(
                 conn.execute(
                     "SELECT version_name, SUM(delta)::bigint FROM version_deltas"
-                    " WHERE app_id = %s AND day < %s GROUP BY version_name",
-                    (app_id, from_day),
+                    " WHERE app_id = %s AND version_name = ANY(%s) AND day < %s"
+                    " GROUP BY version_name",
+                    (app_id, names, from_day),
                 ).fetchall()
             )
             for version, day, delta in conn.execute(
                 "SELECT version_name, day, delta FROM version_deltas"
-                " WHERE app_id = %s AND day BETWEEN %s AND %s",
-                (app_id, from_day, to_day),
+                " WHERE app_id = %s AND version_name = ANY(%s) AND day BETWEEN %s AND %s",
+                (app_id, names, from_day, to_day),
             ):
                 result.days.setdefault(version, {})[day] = delta
             result.first_seen = dict(
                 conn.execute(
-                    "SELECT version_name, first_seen FROM versions WHERE app_id = %s", (app_id,)
+                    "SELECT version_name, first_seen FROM versions"
+                    " WHERE app_id = %s AND version_name = ANY(%s)",
+                    (app_id, names),
                 ).fetchall()
             )
         return result

@@ -155,6 +155,12 @@ class PostgresWriteTx:
                 [value[1] for _, value in ordered],
             ),
         )
+        present = sorted({(app, day, version) for (app, _, day), (version, _) in ordered})
+        self._conn.execute(
+            "INSERT INTO version_days (app_id, day, version_name)"
+            " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[]) ON CONFLICT DO NOTHING",
+            ([row[0] for row in present], [row[1] for row in present], [row[2] for row in present]),
+        )
 
     def load_bundle_events(
         self, keys: Iterable[tuple[str, str]]

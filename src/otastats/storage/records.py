@@ -112,6 +112,11 @@ class MetricRows:
         )
 
 
+PRESENCE_DAYS = 29
+"""A device counted on day D has an activity day in [D - 29, D]: the versions with a device on
+some day of [from, to] are among those that devices ended a day of [from - 29, to] on."""
+
+
 @dataclass(slots=True)
 class VersionRows:
     """Per-version device-count deltas of one app: the sum before the range and each day's."""

@@ -12,8 +12,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from otastats.errors import Conflict, NotFound
 from otastats.storage.records import (
+    PRESENCE_DAYS,
     ApiKey,
     App,
     MetricRows,
@@ -28,7 +31,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
@@ -326,22 +329,32 @@ class SQLiteStore:
     def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows:
         result = VersionRows()
         with self._read() as conn:
+            present = conn.execute(
+                "SELECT DISTINCT version_name FROM version_days"
+                " WHERE app_id = ? AND day BETWEEN ? AND ?",
+                (app_id, from_day - PRESENCE_DAYS, to_day),
+            ).fetchall()
+            names = orjson.dumps([name for (name,) in present]).decode()
+            among = " WHERE app_id = ? AND version_name IN (SELECT value FROM json_each(?))"
             result.base = dict(
                 conn.execute(
-                    "SELECT version_name, SUM(delta) FROM version_deltas"
-                    " WHERE app_id = ? AND day < ? GROUP BY version_name",
-                    (app_id, from_day),
+                    "SELECT version_name, SUM(delta) FROM version_deltas"  # noqa: S608
+                    + among
+                    + " AND day < ? GROUP BY version_name",
+                    (app_id, names, from_day),
                 ).fetchall()
             )
             for version, day, delta in conn.execute(
-                "SELECT version_name, day, delta FROM version_deltas"
-                " WHERE app_id = ? AND day BETWEEN ? AND ?",
-                (app_id, from_day, to_day),
+                "SELECT version_name, day, delta FROM version_deltas"  # noqa: S608
+                + among
+                + " AND day BETWEEN ? AND ?",
+                (app_id, names, from_day, to_day),
             ):
                 result.days.setdefault(version, {})[day] = delta
             result.first_seen = dict(
                 conn.execute(
-                    "SELECT version_name, first_seen FROM versions WHERE app_id = ?", (app_id,)
+                    "SELECT version_name, first_seen FROM versions" + among,  # noqa: S608
+                    (app_id, names),
                 ).fetchall()
             )
         return result

@@ -109,6 +109,10 @@ class SQLiteWriteTx:
         self._conn.executemany(
             "INSERT OR REPLACE INTO device_days VALUES (?, ?, ?, ?, ?)", sorted(rows)
         )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO version_days VALUES (?, ?, ?)",
+            sorted({(app, day, version) for app, _, day, version, _ in rows}),
+        )
 
     def load_bundle_events(
         self, keys: Iterable[tuple[str, str]]
