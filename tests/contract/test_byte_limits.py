@@ -190,3 +190,19 @@ def test_storage_past_64_bits_is_rejected_per_event_and_org_storage_stays_exact(
     assert org[0] > MAX
     assert [p["storage"] for p in read(world, "/statistics/user/")] == org
     assert_no_float_stored(world.store)
+
+
+def test_a_total_past_64_bits_stored_before_the_limits_fails_nothing(world: World) -> None:
+    # Each day within 64 bits, their sum not: what the days of an earlier version could hold.
+    days = [19792, 19793, 19794]  # 2024-03-10 to 2024-03-12
+    with world.store.writer() as tx:
+        tx.add_bandwidth({(APPS[0], day): 2**62 for day in days})
+    result = send(
+        world, [download(APPS[0], "d", at(DAYS[0]), 1), download(APPS[1], "d", at(DAYS[0]), 1)]
+    )
+    assert result["accepted"] == 1
+    assert result["rejected"][0]["index"] == 0
+    assert "bandwidth of all its days" in result["rejected"][0]["error"]
+    points = read(world, f"/statistics/app/{APPS[0]}/")
+    assert [p["bandwidth"] for p in points] == [2**62, 2**63, 3 * 2**62]
+    assert read(world, "/statistics/user/")[-1]["bandwidth"] == 3 * 2**62 + 1

@@ -83,12 +83,14 @@ class PostgresWriteTx:
             ([app for app, _ in wanted], [day for _, day in wanted]),
         ):
             by_day[(app_id, day)] = size
+        # numeric, not bigint: a total past 64 bits, stored before the limits were kept, must
+        # reject further downloads of the app rather than fail the batch.
         totals = self._conn.execute(
-            "SELECT app_id, SUM(bandwidth)::bigint FROM level_deltas WHERE app_id = ANY(%s)"
+            "SELECT app_id, SUM(bandwidth)::text FROM level_deltas WHERE app_id = ANY(%s)"
             " GROUP BY app_id",
             (apps,),
         )
-        return by_day, dict(totals.fetchall())
+        return by_day, {app_id: int(total) for app_id, total in totals}
 
     def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
         found: dict[str, dict[int, int]] = {app_id: {} for app_id in app_ids}

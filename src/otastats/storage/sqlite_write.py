@@ -68,13 +68,23 @@ class SQLiteWriteTx:
                 (orjson.dumps(part).decode(),),
             ):
                 by_day[(app_id, day)] = size
-        apps = sorted({app_id for app_id, _ in wanted})
-        totals = self._conn.execute(
-            "SELECT app_id, SUM(bandwidth) FROM level_deltas"
-            " WHERE app_id IN (SELECT value FROM json_each(?)) GROUP BY app_id",
-            (orjson.dumps(apps).decode(),),
-        )
-        return by_day, dict(totals.fetchall())
+        apps = orjson.dumps(sorted({app_id for app_id, _ in wanted})).decode()
+        among = " FROM level_deltas WHERE app_id IN (SELECT value FROM json_each(?))"
+        try:
+            totals = dict(
+                self._conn.execute(
+                    "SELECT app_id, SUM(bandwidth)" + among + " GROUP BY app_id", (apps,)
+                )
+            )
+        except sqlite3.OperationalError as exc:
+            # A total past 64 bits, stored before the limits were kept: summed in Python, it
+            # rejects every further download of the app, and fails nothing.
+            if "integer overflow" not in str(exc):
+                raise
+            totals = {}
+            for app_id, size in self._conn.execute("SELECT app_id, bandwidth" + among, (apps,)):
+                totals[app_id] = totals.get(app_id, 0) + size
+        return by_day, totals
 
     def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
         found: dict[str, dict[int, int]] = {app_id: {} for app_id in app_ids}
