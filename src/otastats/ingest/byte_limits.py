@@ -58,7 +58,7 @@ class ByteLimits:
             self._day_bandwidth[day_key] = day_total
             self._total_bandwidth[event.app_id] = total
         elif event.kind in (BUNDLE_CREATED, BUNDLE_DELETED) and event.app_id in self._storage:
-            # A deletion never raises storage, but the exact path needs it to be recorded.
+            # A deletion never raises storage, but the exact levels need it.
             bundle = (event.ts, event.kind == BUNDLE_CREATED, size)
             if not self._storage[event.app_id].admit(self._tx, event, bundle):
                 return f"bytes: would take the app's storage past {_LIMIT}"
@@ -96,7 +96,9 @@ class _AppStorage:
         changes = dict(self._changes)
         for day, change in delta.items():
             changes[day] = changes.get(day, 0) + change
-        if max(accumulate(changes[day] for day in sorted(changes)), default=0) > MAX_FIGURE:
+        # A deletion lowers storage or leaves it: it is never refused.
+        highest = max(accumulate(changes[day] for day in sorted(changes)), default=0)
+        if bundle[1] and highest > MAX_FIGURE:
             return False
         self._changes = changes
         self._versions[version] = after
