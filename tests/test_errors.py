@@ -272,6 +272,13 @@ def test_bundle_usage_checks_its_dates(shared: World) -> None:
     assert assert_error(response, 400, "Invalid body").startswith("from:")
 
 
+@pytest.mark.parametrize("value", ["2024-03-16", "２０２４-０３-１４", "2024-03-14T00:00:00Z", ""])
+def test_adoption_checks_its_date(shared: World, value: str) -> None:
+    for suffix in ("adoption", "adoption/"):
+        response = get(shared.client, shared.key, f"/statistics/app/{APP}/{suffix}", date=value)
+        assert assert_error(response, 400, "Invalid body").startswith("date: must ")
+
+
 # --- 401 ----------------------------------------------------------------------------------------
 
 
@@ -287,6 +294,8 @@ def test_every_invalid_key_is_401_on_every_endpoint(shared: World, which: str) -
     for path in (
         f"/statistics/app/{APP}/",
         f"/statistics/app/{APP}/bundle_usage/",
+        f"/statistics/app/{APP}/adoption",
+        f"/statistics/app/{APP}/adoption/",
         f"/statistics/org/{shared.org_id}/",
         "/statistics/user/",
     ):
@@ -312,7 +321,7 @@ def test_a_key_expiring_later_today_is_still_valid(world: World, store: SQLiteSt
 def test_forbidden_missing_and_malformed_apps_get_byte_identical_403s(shared: World) -> None:
     bodies: set[bytes] = set()
     for app_id in (FOREIGN_APP, "no.such.app", "bad$app", "x" * 129, "%20"):
-        for suffix in ("", "/", "/bundle_usage", "/bundle_usage/"):
+        for suffix in ("", "/", "/bundle_usage", "/bundle_usage/", "/adoption", "/adoption/"):
             response = get(shared.client, shared.key, f"/statistics/app/{app_id}{suffix}", **PARAMS)
             assert response.status_code == 403, (app_id, suffix, response.text)
             bodies.add(response.content)
@@ -460,6 +469,10 @@ def test_an_internal_failure_is_a_generic_500_with_a_logged_error_id(
             "Cannot get app statistics",
         ),
         (
+            lambda: get(world.client, world.key, f"/statistics/app/{APP}/adoption"),
+            "Cannot get app statistics",
+        ),
+        (
             lambda: get(world.client, world.key, f"/statistics/org/{world.org_id}", **PARAMS),
             "Cannot get organization statistics",
         ),
@@ -512,10 +525,13 @@ def test_401_comes_before_400_and_403(shared: World) -> None:
         for path in (
             f"/statistics/app/{FOREIGN_APP}/",
             "/statistics/app/bad$app/bundle_usage",
+            "/statistics/app/bad$app/adoption",
             f"/statistics/org/{shared.foreign_org}/",
             "/statistics/user/",
         ):
-            response = get(shared.client, bad_key, path, to="not-a-date", noAccumulate="x")
+            response = get(
+                shared.client, bad_key, path, to="not-a-date", noAccumulate="x", date="x"
+            )
             assert_error(response, 401, "Invalid API key")
         assert_error(
             post_events(shared.client, bad_key, b"[broken", content_type="application/json"),
@@ -540,6 +556,8 @@ def test_400_comes_before_403_and_404(shared: World) -> None:
         "/statistics/org/not-a-uuid",
     ):
         assert_error(get(shared.client, shared.key, path, **bad), 400, "Invalid body")
+    for path in (f"/statistics/app/{FOREIGN_APP}/adoption", "/statistics/app/bad$app/adoption"):
+        assert_error(get(shared.client, shared.key, path, date="2024-03-16"), 400, "Invalid body")
     # The user endpoint: 400 before 404.
     assert_error(
         get(shared.client, shared.lonely_key, "/statistics/user/", **bad), 400, "Invalid body"

@@ -11,9 +11,11 @@ from fastapi_offline import FastAPIOffline
 from starlette.responses import Response
 
 from otastats import __version__
+from otastats.alerts.endpoints import router as alerts_router
+from otastats.alerts.hook import AlertHook
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
-from otastats.context import Clock, ServiceContext, system_clock
+from otastats.context import Clock, ServiceContext, clock_for
 from otastats.dashboard.endpoints import router as dashboard_router
 from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
@@ -21,6 +23,7 @@ from otastats.ingest.group_commit import GroupCommit
 from otastats.me.endpoints import router as me_router
 from otastats.stats.endpoints import router as stats_router
 from otastats.storage import Store, open_store
+from otastats.timeparse import datetime_to_micros
 
 log = logging.getLogger("otastats")
 
@@ -29,7 +32,8 @@ def create_app(
     settings: Settings | None = None,
     *,
     store: Store | None = None,
-    clock: Clock = system_clock,
+    clock: Clock | None = None,
+    alerts: AlertHook | None = None,
 ) -> FastAPI:
     settings = settings or Settings.from_env()
     if store is None:
@@ -44,18 +48,23 @@ def create_app(
         static_url="/docs-assets",
         lifespan=_close_rate_limits,
     )
+    app_clock = clock or clock_for(settings)
+    if alerts is None:
+        alerts = AlertHook(store, clock=lambda: datetime_to_micros(app_clock()))
     app.state.context = ServiceContext(
         settings=settings,
         store=store,
-        clock=clock,
+        clock=app_clock,
         limits=RateLimits.from_settings(settings, store),
-        writes=GroupCommit(store),
+        writes=GroupCommit(store, after_commit=alerts.after_commit),
+        alerts=alerts,
     )
     install_error_handlers(app)
     app.include_router(stats_router)
     app.include_router(ingest_router)
     app.include_router(me_router)
     app.include_router(dashboard_router)
+    app.include_router(alerts_router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness check; needs no key")
     def healthz() -> Response:
@@ -69,3 +78,4 @@ async def _close_rate_limits(app: FastAPI) -> AsyncIterator[None]:
     yield
     context: ServiceContext = app.state.context
     context.limits.close()
+    context.alerts.close()

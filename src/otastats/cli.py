@@ -6,7 +6,7 @@ import dataclasses
 import gc
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
@@ -260,17 +260,21 @@ def ingest_files(
     as_json: JsonFlag = False,
 ) -> None:
     """Load NDJSON events straight into the database (the apps must exist)."""
+    from otastats.alerts.hook import AlertHook
     from otastats.ingest.file_loader import load_files
 
     for name in files:
         if name != "-" and not Path(name).is_file():
             raise BadInput(f"{name}: no such file")
     store = _open(database)
+    alerts = AlertHook(store, clock=_now)
     try:
         result = load_files(
-            store, files, _now, chunk=FILE_CHUNK_EVENTS, chunks_per_commit=FILE_CHUNKS_PER_COMMIT
-        )
+            store, files, _now, chunk=FILE_CHUNK_EVENTS, chunks_per_commit=FILE_CHUNKS_PER_COMMIT,
+            after_commit=alerts.after_commit,
+        )  # fmt: skip
     finally:
+        alerts.close()
         store.close()
     _emit(
         as_json,
@@ -291,18 +295,20 @@ def demo(
 ) -> None:
     """Create an organization, a user, apps and a read key, with 90 days of activity."""
     from otastats.admin.demo import create_demo
+    from otastats.context import clock_for
+
+    clock = clock_for(_settings(database))
 
     def action(store: Store) -> dict[str, Any]:
-        made = create_demo(store, _now(), seed=seed)
-        return _demo_output(made.org_id, made.app_ids, made.key)
+        made = create_demo(store, datetime_to_micros(clock()), seed=seed)
+        return _demo_output(made.org_id, made.app_ids, made.key, today=clock().date())
 
     _run(as_json, database, action, lambda r: _demo_text(r))
 
 
 def _demo_output(
-    org_id: str, app_ids: list[str], key: str, base: str = "http://127.0.0.1:8000"
+    org_id: str, app_ids: list[str], key: str, base: str = "http://127.0.0.1:8000", *, today: date
 ) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
     start = today.fromordinal(today.toordinal() - 29)
     curl = (
         f"curl -s -H 'authorization: {key}' "
@@ -334,23 +340,28 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
+    from otastats.alerts.worker import start_for_server
     from otastats.app import create_app
+    from otastats.context import clock_for
 
     settings = _settings(database)
+    clock = clock_for(settings)
     store = _open(database)
+    alerts, worker = start_for_server(settings, store, lambda: datetime_to_micros(clock()))
     try:
-        app = create_app(settings, store=store)
+        app = create_app(settings, store=store, clock=clock, alerts=alerts)
     except SettingsError as exc:
+        worker.stop()
         store.close()
         raise BadInput(str(exc)) from None
     if demo_data:
         from otastats.admin.demo_key import demo_key_for
 
-        found = demo_key_for(store, _now())
+        found = demo_key_for(store, datetime_to_micros(clock()))
         if found is None:
             _emit(as_json, {"demo": None}, "the database holds other data: no demo key")
         else:
-            output = _demo_output(*found, base=f"http://{host}:{port}")
+            output = _demo_output(*found, base=f"http://{host}:{port}", today=clock().date())
             _emit(as_json, output, _demo_text(output))
         sys.stdout.flush()
     elif as_json:
@@ -363,6 +374,8 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
+        worker.stop()
+        alerts.close()
         store.close()
 
 
@@ -385,3 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(as_json, exc.format_message(), sys.stderr)
     except (OtastatsError, BadInput) as exc:
         _fail(as_json, exc.error if isinstance(exc, OtastatsError) else str(exc), sys.stderr)
+
+
+# Last: it registers ``otastats alert``, whose commands use the helpers above.
+import otastats.alerts.commands  # noqa: E402, F401

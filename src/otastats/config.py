@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, get_args
 
 DEFAULT_DATABASE_URL = "sqlite:///./otastats.db"
@@ -38,6 +39,23 @@ class Settings:
     rate_limit_store: RateLimitStore | None = None
     """Where the rate-limit counters live; None: Redis when ``redis_url`` is set, else the
     database (see ``counters_store``)."""
+    fake_now: datetime | None = None
+    """A test and demo aid: the instant the clock of ``serve`` and ``demo`` reads at start (it
+    runs on from there); None: the system clock. Never set in production."""
+    webhook_timeout_ms: int = 10_000
+    """The longest time one webhook call may take."""
+    webhook_retry_first_ms: int = 5_000
+    """The delay before the first retry of a failed webhook call; each next one doubles."""
+    webhook_retry_max_ms: int = 3_600_000
+    """The longest delay between two attempts of a webhook call."""
+    webhook_retry_for_ms: int = 86_400_000
+    """How long a failed webhook call is retried, from its state change."""
+    alert_poll_ms: int = 1_000
+    """How often the delivery worker reads the outbox when nothing wakes it up."""
+    alert_claim_ms: int = 60_000
+    """How long a call stays with the worker that claimed it; more than the webhook timeout."""
+    alert_evaluate_every_ms: int = 60_000
+    """How often the worker evaluates every alert, ingests or not; 0: only after ingests."""
 
     @property
     def counters_store(self) -> RateLimitStore:
@@ -57,6 +75,8 @@ class Settings:
             query_timeout_ms=_non_negative_int(env, "OTASTATS_QUERY_TIMEOUT_MS", 10_000),
             redis_url=redis_url,
             rate_limit_store=_rate_limit_store(env, redis_url),
+            fake_now=_fake_now(env),
+            **_alert_settings(env),
         )
 
 
@@ -102,3 +122,44 @@ def _rate_limit_store(env: Mapping[str, str], redis_url: str | None) -> RateLimi
     if chosen == "redis" and redis_url is None:
         raise SettingsError(REDIS_STORE_WITHOUT_URL)
     return chosen
+
+
+def _fake_now(env: Mapping[str, str]) -> datetime | None:
+    raw = env.get("OTASTATS_FAKE_NOW", "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or value.utcoffset() is None:
+        raise SettingsError(
+            f"OTASTATS_FAKE_NOW={raw!r} is not an instant with its time zone; use the form"
+            " 2028-03-01T12:00:00Z, or unset it to use the system clock"
+        )
+    return value
+
+
+_ALERT_SETTINGS = {
+    "webhook_timeout_ms": ("OTASTATS_WEBHOOK_TIMEOUT_MS", 10_000),
+    "webhook_retry_first_ms": ("OTASTATS_WEBHOOK_RETRY_FIRST_MS", 5_000),
+    "webhook_retry_max_ms": ("OTASTATS_WEBHOOK_RETRY_MAX_MS", 3_600_000),
+    "webhook_retry_for_ms": ("OTASTATS_WEBHOOK_RETRY_FOR_MS", 86_400_000),
+    "alert_poll_ms": ("OTASTATS_ALERT_POLL_MS", 1_000),
+    "alert_claim_ms": ("OTASTATS_ALERT_CLAIM_MS", 60_000),
+    "alert_evaluate_every_ms": ("OTASTATS_ALERT_EVALUATE_EVERY_MS", 60_000),
+}
+
+
+def _alert_settings(env: Mapping[str, str]) -> dict[str, int]:
+    values = {field: _non_negative_int(env, *spec) for field, spec in _ALERT_SETTINGS.items()}
+    for field in ("webhook_timeout_ms", "webhook_retry_first_ms", "alert_poll_ms"):
+        if values[field] == 0:
+            name = _ALERT_SETTINGS[field][0]
+            raise SettingsError(f"{name}=0 cannot be used; set it to 1 or more, or unset it")
+    if values["alert_claim_ms"] <= values["webhook_timeout_ms"]:
+        raise SettingsError(
+            "OTASTATS_ALERT_CLAIM_MS must be longer than OTASTATS_WEBHOOK_TIMEOUT_MS (else a"
+            " call still being sent could be claimed and sent again by another worker)"
+        )
+    return values

@@ -21,6 +21,7 @@ _INTERNAL_STATUS = (
     ("/statistics/org", "Cannot get organization statistics"),
     ("/statistics/user", "Cannot get user statistics"),
     ("/ingest", "Cannot ingest events"),
+    ("/alerts", "Cannot get alerts"),
 )
 
 

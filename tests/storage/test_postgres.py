@@ -25,7 +25,18 @@ METRIC_TABLES = {
     "versions",
     "bundle_events",
 }
-REFERENCE_TABLES = {"orgs", "users", "members", "apps", "api_keys", "meta", "schema_version"}
+REFERENCE_TABLES = {
+    "orgs",
+    "users",
+    "members",
+    "apps",
+    "api_keys",
+    "meta",
+    "schema_version",
+    "alerts",
+    "alert_calls",
+    "alert_attempts",
+}
 
 
 @pytest.fixture
@@ -70,7 +81,7 @@ def test_db_upgrade_creates_then_keeps_the_schema(postgres_url: str, tmp_path: P
     assert again.data["from_version"] == SCHEMA_VERSION
 
 
-def test_version_1_databases_get_the_versions_of_their_device_days(postgres_url: str) -> None:
+def test_version_2_databases_get_the_versions_of_their_device_days(postgres_url: str) -> None:
     store = PostgresStore(postgres_url)
     try:
         store.create_org("o", "Acme", 0)
@@ -85,12 +96,12 @@ def test_version_1_databases_get_the_versions_of_their_device_days(postgres_url:
         expected = store.version_rows("com.example.app", 19795, 19797)
     finally:
         store.close()
-    with psycopg.connect(postgres_url, autocommit=True) as conn:  # version 1 had no version_days
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # version 2 had no version_days
         conn.execute("DROP TABLE version_days")
-        conn.execute("UPDATE schema_version SET version = 1")
+        conn.execute("UPDATE schema_version SET version = 2")
     upgraded = PostgresStore(postgres_url)
     try:
-        assert upgraded.upgraded_from == 1
+        assert upgraded.upgraded_from == 2
         assert upgraded.version_rows("com.example.app", 19795, 19797) == expected
         assert set(expected.days) | set(expected.base) == {"1.0.0", "1.0.1", "1.0.2"}
     finally:
@@ -159,7 +170,11 @@ def test_the_sql_keeps_the_citus_rules() -> None:
     source = Path(__file__).parents[2] / "src" / "otastats" / "storage"
     text = " ".join(
         " ".join(path.read_text().split())
-        for path in [source / "postgres.py", source / "postgres_write.py"]
+        for path in [
+            source / "postgres.py",
+            source / "postgres_write.py",
+            source / "alerts_postgres.py",
+        ]
     ).upper()
     text = text.replace('" "', "")  # adjacent string literals are one statement
     clauses = [part.split('",', 1)[0] for part in text.split("DO UPDATE SET")[1:]]

@@ -94,8 +94,8 @@ def test_each_database_has_its_own_key_secret(tmp_path: Path) -> None:
         second.close()
 
 
-def test_version_2_databases_get_the_versions_of_their_device_days(tmp_path: Path) -> None:
-    path = tmp_path / "v2.db"
+def test_version_3_databases_get_the_versions_of_their_device_days(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
     store = SQLiteStore(str(path))
     try:
         store.create_org("o", "Acme", 0)
@@ -110,12 +110,12 @@ def test_version_2_databases_get_the_versions_of_their_device_days(tmp_path: Pat
         expected = store.version_rows("com.example.app", 19795, 19797)
     finally:
         store.close()
-    with sqlite3.connect(path) as conn:  # version 2 had no version_days
+    with sqlite3.connect(path) as conn:  # version 3 had no version_days
         conn.execute("DROP TABLE version_days")
-        conn.execute("PRAGMA user_version=2")
+        conn.execute("PRAGMA user_version=3")
     upgraded = SQLiteStore(str(path))
     try:
-        assert upgraded.upgraded_from == 2
+        assert upgraded.upgraded_from == 3
         assert upgraded.version_rows("com.example.app", 19795, 19797) == expected
         assert set(expected.days) | set(expected.base) == {"1.0.0", "1.0.1", "1.0.2"}
     finally:

@@ -10,6 +10,7 @@ own: a request that fails (whatever the reason, one tenant's or not) fails only 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from otastats.ingest.service import IngestResult, Prepared, write_all
@@ -25,8 +26,13 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, after_commit: Callable[[list[str]], None] | None = None
+    ) -> None:
         self._store = store
+        self._after_commit = after_commit
+        """Called with the apps of each committed transaction, before its requests are
+        answered (the alerts of those apps are evaluated there)."""
         self._changed = threading.Condition()
         self._waiting: list[_Pending] = []
         self._writing = False
@@ -61,6 +67,7 @@ class GroupCommit:
         else:
             for pending, result in zip(batch, results, strict=True):
                 pending.result = result
+            self._committed(batch)
         with self._changed:
             for pending in batch:
                 pending.finished = True
@@ -73,3 +80,9 @@ class GroupCommit:
                 pending.result = write_all(tx, [pending.prepared])[0]
         except BaseException as exc:  # reported to this request alone
             pending.error = exc
+        else:
+            self._committed([pending])
+
+    def _committed(self, batch: list[_Pending]) -> None:
+        if self._after_commit is not None:
+            self._after_commit(sorted({e.app_id for p in batch for e in p.prepared.allowed}))

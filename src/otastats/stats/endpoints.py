@@ -12,11 +12,12 @@ from starlette.responses import Response
 from otastats.auth.dependencies import Authenticated, Context
 from otastats.schemas import API_KEY
 from otastats.stats import service
-from otastats.stats.csv_export import breakdown_csv, bundle_usage_csv, points_csv
+from otastats.stats.csv_export import adoption_csv, breakdown_csv, bundle_usage_csv, points_csv
 from otastats.stats.json_answer import encode
-from otastats.stats.parser import StatsQuery, parse_query
+from otastats.stats.parser import StatsQuery, parse_adoption_day, parse_query
 from otastats.stats.response_format import CSV_MEDIA_TYPE, wants_csv
 from otastats.stats.schemas import (
+    ADOPTION_CSV,
     APP_ERRORS,
     APP_ID,
     BUNDLE_USAGE_CSV,
@@ -25,6 +26,7 @@ from otastats.stats.schemas import (
     POINTS,
     POINTS_CSV,
     USER_ERRORS,
+    Adoption,
     BundleUsage,
     OrgBreakdown,
     StatsPoint,
@@ -45,11 +47,15 @@ def _csv(text: str, name: str, query: StatsQuery) -> Response:
     if query.to_day > query.from_day:
         days += "-" + day_to_iso(query.to_day)
     daily = "-daily" if query.no_accumulate else ""
+    return _csv_file(text, f"{name}-{days}{daily}")
+
+
+def _csv_file(text: str, name: str) -> Response:
     return Response(
         text.encode(),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="otastats-{name}-{days}{daily}.csv"',
+            "Content-Disposition": f'attachment; filename="otastats-{name}.csv"',
             "Vary": "Accept",
         },
     )
@@ -151,4 +157,28 @@ def bundle_usage(request: Request, principal: Authenticated, context: Context) -
     answer = service.app_bundle_usage(context.store, principal, app_id, query)
     if as_csv:
         return _csv(bundle_usage_csv(answer), f"bundle-usage-{app_id}", query)
+    return _json(answer)
+
+
+@_route(
+    "/app/{app_id}/adoption",
+    summary="Each version's share on one day, its first day, and when it may reach 50 % and 90 %",
+    openapi_extra=parameters(APP_ID, query=("date", "format")),
+    responses={
+        **ok(
+            Adoption,
+            ADOPTION_CSV,
+            "The date, and every version with devices on it: bundle_usage's share and count, the"
+            " version's first day, and the forecast days",
+        ),
+        **APP_ERRORS,
+    },
+)
+def adoption(request: Request, principal: Authenticated, context: Context) -> Response:
+    app_id: str = request.path_params["app_id"]
+    day = parse_adoption_day(request.query_params, today(context.clock()))
+    as_csv = _as_csv(request)
+    answer = service.app_adoption(context.store, principal, app_id, day)
+    if as_csv:
+        return _csv_file(adoption_csv(answer), f"adoption-{app_id}-{day_to_iso(day)}")
     return _json(answer)

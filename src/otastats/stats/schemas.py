@@ -64,6 +64,41 @@ class BundleUsage(BaseModel):
     datasets: list[BundleDataset]
 
 
+class AdoptionForecast(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at_50: dt.date | None = Field(
+        alias="50", description="The first day the share is expected to reach 50 %, or null"
+    )
+    at_90: dt.date | None = Field(
+        alias="90", description="The first day the share is expected to reach 90 %, or null"
+    )
+
+
+class AdoptionVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    share: float = Field(ge=0, le=100, description="bundle_usage's percentage on the date")
+    count: Count = Field(description="bundle_usage's device count on the date")
+    first_day: dt.date = Field(
+        description="The day of the version's first `bundle_created` or counted activity"
+    )
+    forecast: AdoptionForecast = Field(
+        description="null when the share is not rising, the level was already reached, or the"
+        " day lies too far ahead (see docs/metrics.md)"
+    )
+
+
+class Adoption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+    versions: list[AdoptionVersion] = Field(
+        description="Every version with devices on the date, in bundle_usage's order"
+    )
+
+
 _DATE_RULE = (
     "`YYYY-MM-DD` (ASCII digits), or an RFC 3339 date-time with an offset (taken as its UTC date,"
     " which must lie"
@@ -77,6 +112,7 @@ _DESCRIPTIONS = {
     "noAccumulate": "`true`: `bandwidth` is each day's own bytes, not a running total",
     "breakdown": "`true`: also one row per app and day",
     "format": "`csv` or `json`; without it, CSV when the Accept header prefers `text/csv`",
+    "date": "The day, `YYYY-MM-DD` in ASCII digits, not after today (UTC); default: today",
 }
 _DAY = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
 _SCHEMAS: dict[str, dict[str, Any]] = {
@@ -85,6 +121,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "noAccumulate": {"type": "string", "enum": ["true", "false"], "default": "false"},
     "breakdown": {"type": "string", "enum": ["true", "false"], "default": "false"},
     "format": {"type": "string", "enum": ["csv", "json"]},
+    "date": {"type": "string", "format": "date", "examples": ["2024-01-31"]},
 }
 
 
@@ -181,4 +218,8 @@ POINTS_CSV = "date,mau,storage,bandwidth\r\n2024-01-01,1500,536870912,1073741824
 POINTS = "One point a day, sorted by date; every day of the range, zero-filled"
 BUNDLE_USAGE_CSV = (
     "date,1.0.0 %,1.0.1 %,1.0.0 devices,1.0.1 devices\r\n2024-01-01,60.5,39.5,605,395\r\n"
+)
+ADOPTION_CSV = (
+    "version,share,count,first_day,forecast_50,forecast_90\r\n"
+    "1.0.0,60.5,605,2023-12-20,,\r\n1.0.1,39.5,395,2023-12-30,2024-01-03,\r\n"
 )

@@ -1,9 +1,10 @@
-"""The four statistics: authorize the principal, read the kept state, shape the points."""
+"""The statistics: authorize the principal, read the kept state, shape the answer."""
 
 from __future__ import annotations
 
 from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
+from otastats.stats.adoption import Answer, adoption, read_range
 from otastats.stats.bundle_usage import bundle_usage
 from otastats.stats.parser import StatsQuery
 from otastats.stats.series import Point, iso_dates, points
@@ -63,3 +64,9 @@ def app_bundle_usage(
 ) -> dict[str, list[object]]:
     _readable_app(store, principal, app_id)
     return bundle_usage(store.version_rows(app_id, query.from_day, query.to_day), query)
+
+
+def app_adoption(store: Store, principal: Principal, app_id: str, day: int) -> Answer:
+    _readable_app(store, principal, app_id)
+    from_day, to_day = read_range(day)
+    return adoption(store.version_rows(app_id, from_day, to_day), day)

@@ -33,7 +33,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 

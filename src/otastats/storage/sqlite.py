@@ -31,7 +31,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
