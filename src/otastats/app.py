@@ -21,6 +21,7 @@ from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
 from otastats.ingest.group_commit import GroupCommit
 from otastats.me.endpoints import router as me_router
+from otastats.schemas import SERVER_ANSWERS
 from otastats.stats.endpoints import router as stats_router
 from otastats.storage import Store, open_store
 from otastats.timeparse import datetime_to_micros
@@ -47,6 +48,8 @@ def create_app(
         redoc_url=None,
         static_url="/docs-assets",
         lifespan=_close_rate_limits,
+        # Every operation, present and future, documents what the server answers before it.
+        responses=SERVER_ANSWERS,
     )
     app_clock = clock or clock_for(settings)
     if alerts is None:

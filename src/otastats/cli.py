@@ -338,11 +338,10 @@ def serve(
     as_json: JsonFlag = False,
 ) -> None:
     """Serve the HTTP API."""
-    import uvicorn
-
     from otastats.alerts.worker import start_for_server
     from otastats.app import create_app
     from otastats.context import clock_for
+    from otastats.http_server import run_server
 
     settings = _settings(database)
     clock = clock_for(settings)
@@ -372,7 +371,7 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        run_server(app, host, port, settings)
     finally:
         worker.stop()
         alerts.close()

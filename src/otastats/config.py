@@ -12,6 +12,12 @@ DEFAULT_DATABASE_URL = "sqlite:///./otastats.db"
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 10_000
+MAX_JSON_DEPTH = 8
+"""Levels of nesting in a request body, the body's own array or object counted as 1."""
+MAX_JSON_CONTAINERS = 40_000
+"""``{`` and ``[`` in a request body (4 for each of its at most 10,000 events)."""
+MAX_JSON_SEPARATORS = 400_000
+"""``,`` in a request body (40 for each of its at most 10,000 events)."""
 
 RateLimitStore = Literal["database", "redis", "memory"]
 RATE_LIMIT_STORES: tuple[RateLimitStore, ...] = get_args(RateLimitStore)
@@ -56,6 +62,16 @@ class Settings:
     """How long a call stays with the worker that claimed it; more than the webhook timeout."""
     alert_evaluate_every_ms: int = 60_000
     """How often the worker evaluates every alert, ingests or not; 0: only after ingests."""
+    max_header_count: int = 100
+    """Header fields a request may send (431 beyond); 0 turns the limit off."""
+    max_header_bytes: int = 16_384
+    """Bytes of the request target and header fields together (431 beyond); 0: no limit."""
+    header_timeout_ms: int = 10_000
+    """Time from a request's first byte (or a new connection) to the end of its headers."""
+    body_timeout_ms: int = 60_000
+    """Time from the end of a request's headers to the end of its body."""
+    max_answer_rows: int = 100_000
+    """Rows (apps or versions × days) a Statistics answer may hold (400 beyond); 0: no limit."""
 
     @property
     def counters_store(self) -> RateLimitStore:
@@ -77,6 +93,11 @@ class Settings:
             rate_limit_store=_rate_limit_store(env, redis_url),
             fake_now=_fake_now(env),
             **_alert_settings(env),
+            max_header_count=_non_negative_int(env, "OTASTATS_MAX_HEADER_COUNT", 100),
+            max_header_bytes=_non_negative_int(env, "OTASTATS_MAX_HEADER_BYTES", 16_384),
+            header_timeout_ms=_non_negative_int(env, "OTASTATS_HEADER_TIMEOUT_MS", 10_000),
+            body_timeout_ms=_non_negative_int(env, "OTASTATS_BODY_TIMEOUT_MS", 60_000),
+            max_answer_rows=_non_negative_int(env, "OTASTATS_MAX_ANSWER_ROWS", 100_000),
         )
 
 

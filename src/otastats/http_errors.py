@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,6 +90,15 @@ class InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client went away before its body was all sent: nothing to answer, no fault.
+            client = scope.get("client") or ("unknown", 0)
+            log.info(
+                "%s:%s went away before its request body was complete (%s %s)",
+                *client,
+                scope["method"],
+                scope["path"],
+            )
         except Exception:
             if started:
                 raise

@@ -114,7 +114,9 @@ def org_statistics(request: Request, principal: Authenticated, context: Context)
     org_id: str = request.path_params["org_id"]
     query = parse_query(request.query_params, today(context.clock()), ("breakdown", "noAccumulate"))
     as_csv = _as_csv(request)
-    answer = service.org_statistics(context.store, principal, org_id, query)
+    answer = service.org_statistics(
+        context.store, principal, org_id, query, context.settings.max_answer_rows
+    )
     if not as_csv:
         return _json(answer)
     if isinstance(answer, dict):
@@ -154,7 +156,9 @@ def bundle_usage(request: Request, principal: Authenticated, context: Context) -
     app_id: str = request.path_params["app_id"]
     query = parse_query(request.query_params, today(context.clock()))
     as_csv = _as_csv(request)
-    answer = service.app_bundle_usage(context.store, principal, app_id, query)
+    answer = service.app_bundle_usage(
+        context.store, principal, app_id, query, context.settings.max_answer_rows
+    )
     if as_csv:
         return _csv(bundle_usage_csv(answer), f"bundle-usage-{app_id}", query)
     return _json(answer)

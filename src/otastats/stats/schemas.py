@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
+from otastats.errors import AppForbidden, InvalidBody, NoOrganizations, OrgForbidden
 from otastats.schemas import INVALID_PARAMETER, NO_ROUTE, Responses, error_response, key_errors
 from otastats.stats.parser import MAX_SPAN_DAYS
 from otastats.stats.response_format import CSV_MEDIA_TYPE
@@ -161,8 +161,14 @@ ORG_ID = {
     " the key may not read",
     "schema": {"type": "string", "format": "uuid"},
 }
+TOO_MANY_ROWS = error_response(
+    InvalidBody.status,
+    "a missing or malformed parameter, `error` names it and the rule; or, for an organization"
+    " with `breakdown=true` and for `bundle_usage`, an answer that would hold more rows (apps or"
+    " versions times days) than `OTASTATS_MAX_ANSWER_ROWS`, `error` says how many days fit",
+)
 APP_ERRORS: Responses = {
-    400: INVALID_PARAMETER,
+    400: TOO_MANY_ROWS,
     403: error_response(
         AppForbidden.status,
         "the key may not read the app, or the app does not exist or is deleted, or the id is"
@@ -172,7 +178,7 @@ APP_ERRORS: Responses = {
     **key_errors("Cannot get app statistics"),
 }
 ORG_ERRORS: Responses = {
-    400: INVALID_PARAMETER,
+    400: TOO_MANY_ROWS,
     403: error_response(
         OrgForbidden.status,
         "the key may not read the organization (a key limited to apps never may), or it does not"

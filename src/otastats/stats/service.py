@@ -5,6 +5,7 @@ from __future__ import annotations
 from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
 from otastats.stats.adoption import Answer, adoption, read_range
+from otastats.stats.answer_size import check_answer_rows
 from otastats.stats.bundle_usage import bundle_usage
 from otastats.stats.parser import StatsQuery
 from otastats.stats.series import Point, iso_dates, points
@@ -29,11 +30,13 @@ def app_statistics(
 
 
 def org_statistics(
-    store: Store, principal: Principal, org_id: str, query: StatsQuery
+    store: Store, principal: Principal, org_id: str, query: StatsQuery, max_rows: int = 0
 ) -> list[Point] | dict[str, list[Point]]:
     if not principal.may_read_org(org_id):
         raise OrgForbidden()
     app_ids = [app.app_id for app in store.apps_of_orgs([org_id])]
+    if query.breakdown:
+        check_answer_rows(len(app_ids), "apps", query, max_rows, "or leave out breakdown=true")
     rows = store.metric_rows(app_ids, query.from_day, query.to_day, by_app=query.breakdown)
     if not query.breakdown:
         return points(rows, None, query)
@@ -60,10 +63,14 @@ def user_statistics(store: Store, principal: Principal, query: StatsQuery) -> li
 
 
 def app_bundle_usage(
-    store: Store, principal: Principal, app_id: str, query: StatsQuery
+    store: Store, principal: Principal, app_id: str, query: StatsQuery, max_rows: int = 0
 ) -> dict[str, list[object]]:
     _readable_app(store, principal, app_id)
-    return bundle_usage(store.version_rows(app_id, query.from_day, query.to_day), query)
+    rows = store.version_rows(app_id, query.from_day, query.to_day)
+    # An upper bound of the versions answered (some may have no device on any day of the
+    # range), known before the answer is built.
+    check_answer_rows(len(set(rows.base) | set(rows.days)), "versions", query, max_rows)
+    return bundle_usage(rows, query)
 
 
 def app_adoption(store: Store, principal: Principal, app_id: str, day: int) -> Answer:
