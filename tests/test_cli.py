@@ -528,6 +528,24 @@ def test_ingest_only_stdin_and_an_empty_file(
     assert mau_yesterday(db_path, key, "com.acme.one") == 1
 
 
+def test_ingest_rejects_timestamps_before_2000_and_digits_that_are_not_ascii(
+    cli: Cli, db_path: Path, tenant: Tenant
+) -> None:
+    events = ndjson(
+        seen("com.acme.one", "old", timestamp="1999-12-31T23:59:59Z"),  # 0
+        seen("com.acme.one", "ancient", timestamp="0001-01-01T00:00:00Z"),  # 1
+        seen("com.acme.one", "wide", timestamp="２" + STAMP[1:]),  # 2
+        seen("com.acme.one", "kept"),  # 3
+    )
+    result = ok(cli("ingest", "-", stdin=events))
+    assert result["accepted"] == 1
+    errors = {entry["index"]: entry["error"] for entry in result["rejected"]}
+    assert errors[0] == errors[1] == "timestamp: must not be before 2000-01-01T00:00:00Z"
+    assert errors[2].startswith("timestamp: must be an RFC 3339 date-time")
+    key = make_key(cli, tenant.user_id)["key"]
+    assert mau_yesterday(db_path, key, "com.acme.one") == 1
+
+
 def test_ingest_indexes_count_across_chunks_of_a_large_file(
     cli: Cli, tenant: Tenant, tmp_path: Path
 ) -> None:

@@ -24,17 +24,20 @@ def record_stats(
     writes: GroupCommit, app_id: str, raw_events: Sequence[object], received: int
 ) -> StatsOutcome:
     accepted: list[Event] = []
+    positions: list[int] = []
     errors: dict[int, str] = {}
     for index, raw in enumerate(raw_events):
         try:
             accepted.append(stats_event(raw, app_id, received))
+            positions.append(index)
         except EventError as exc:
             errors[index] = str(exc)
     if accepted:
-        writes.write(Prepared(accepted, {}))
+        # No plugin event carries bytes, so the byte limits of the write path reject none.
+        writes.write(Prepared(accepted, {}, positions))
     return StatsOutcome(errors)
 
 
 def record_update_check(writes: GroupCommit, app_id: str, raw: object, received: int) -> None:
     """Raises EventError when the request is not a valid check-in; nothing is then written."""
-    writes.write(Prepared([update_check(raw, app_id, received)], {}))
+    writes.write(Prepared([update_check(raw, app_id, received)], {}, [0]))

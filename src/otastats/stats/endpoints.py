@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -14,6 +13,7 @@ from otastats.auth.dependencies import Authenticated, Context
 from otastats.schemas import API_KEY
 from otastats.stats import service
 from otastats.stats.csv_export import adoption_csv, breakdown_csv, bundle_usage_csv, points_csv
+from otastats.stats.json_answer import encode
 from otastats.stats.parser import StatsQuery, parse_adoption_day, parse_query
 from otastats.stats.response_format import CSV_MEDIA_TYPE, wants_csv
 from otastats.stats.schemas import (
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/statistics", tags=["statistics"], dependencies=API_K
 
 
 def _json(value: Any) -> Response:
-    return Response(orjson.dumps(value), media_type="application/json", headers={"Vary": "Accept"})
+    return Response(encode(value), media_type="application/json", headers={"Vary": "Accept"})
 
 
 def _csv(text: str, name: str, query: StatsQuery) -> Response:

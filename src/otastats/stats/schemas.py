@@ -100,7 +100,8 @@ class Adoption(BaseModel):
 
 
 _DATE_RULE = (
-    "`YYYY-MM-DD`, or an RFC 3339 date-time with an offset (taken as its UTC date, which must lie"
+    "`YYYY-MM-DD` (ASCII digits), or an RFC 3339 date-time with an offset (taken as its UTC date,"
+    " which must lie"
     " from 0001-01-01 to 9999-12-31); inclusive."
     f" `from` must not be after `to`, and they may be at most {MAX_SPAN_DAYS} days apart;"
     " days after today (UTC) are left out"

@@ -41,14 +41,7 @@ def org_statistics(
     if not query.breakdown:
         return points(rows, None, query)
     # Global is the sum of the apps' rows from the same read, so the two always agree.
-    rows.mau_base[None] = sum(rows.mau_base.values())
-    rows.storage_base[None] = sum(rows.storage_base.values())
-    summed: dict[int, tuple[int, int, int]] = {}
-    for by_day in list(rows.days.values()):
-        for day, (mau, storage, bandwidth) in by_day.items():
-            before = summed.get(day, (0, 0, 0))
-            summed[day] = (before[0] + mau, before[1] + storage, before[2] + bandwidth)
-    rows.days[None] = summed
+    rows.add_total()
     dates = iso_dates(query)
     by_app: list[Point] = []
     for app_id in sorted(app_ids):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -36,10 +36,25 @@ class WriteTx(Protocol):
     def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         """Record (app_id, event_id) pairs; True where the pair was not known before."""
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Forget (app_id, event_id) pairs claimed by this transaction for events it rejected."""
+
     def insert_events(self, rows: Sequence[EventRow]) -> None: ...
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        """Every counted activity day of each device, with its end-of-day version."""
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        """The stored bandwidth of each (app_id, day), and each of those apps' total over all
+        its days (absent where there is none)."""
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        """day -> non-zero storage delta of each app (a key for every app asked for)."""
+
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        """The counted activity days of each device within its inclusive, disjoint day ranges,
+        with their end-of-day versions (a key for every device asked for)."""
 
     def upsert_device_days(self, rows: Sequence[tuple[str, str, int, str, int]]) -> None:
         """(app_id, device_id, day, version_name, timestamp) rows, replacing the day's state."""

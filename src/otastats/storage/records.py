@@ -105,6 +105,31 @@ class MetricRows:
     storage_base: dict[str | None, int] = field(default_factory=dict)
     days: dict[str | None, dict[int, tuple[int, int, int]]] = field(default_factory=dict)
 
+    def add_total(self) -> None:
+        """Set the None key to the sum of the apps' rows (Python integers: exact at any size)."""
+        self.mau_base[None] = sum(v for k, v in self.mau_base.items() if k is not None)
+        self.storage_base[None] = sum(v for k, v in self.storage_base.items() if k is not None)
+        summed: dict[int, tuple[int, int, int]] = {}
+        for key, by_day in self.days.items():
+            if key is None:
+                continue
+            for day, (mau, storage, bandwidth) in by_day.items():
+                before = summed.get(day, (0, 0, 0))
+                summed[day] = (before[0] + mau, before[1] + storage, before[2] + bandwidth)
+        self.days[None] = summed
+
+    def total_only(self) -> MetricRows:
+        """The sum of the apps' rows alone, under the None key."""
+        self.add_total()
+        return MetricRows(
+            {None: self.mau_base[None]}, {None: self.storage_base[None]}, {None: self.days[None]}
+        )
+
+
+PRESENCE_DAYS = 29
+"""A device counted on day D has an activity day in [D - 29, D]: the versions with a device on
+some day of [from, to] are among those that devices ended a day of [from - 29, to] on."""
+
 
 @dataclass(slots=True)
 class VersionRows:
