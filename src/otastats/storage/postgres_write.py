@@ -8,7 +8,9 @@ write is a delta added with ``ON CONFLICT ... DO UPDATE SET x = t.x + EXCLUDED.x
 are claimed with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: an id is counted once.
 
 Each statement names its app ids, so that on Citus (tables distributed by app_id) it is routed
-to the shards of those apps.
+to the shards of those apps: an insert by the ``app_id`` of each row, a read or delete by an
+``app_id = ANY(%s)`` condition on the distributed table itself (a join on ``unnest(...)``
+alone cannot be pruned, and would be sent to every shard).
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ class PostgresWriteTx:
         if keys:
             self._conn.execute(
                 "DELETE FROM event_ids AS e USING unnest(%s::text[], %s::text[]) AS k (a, i)"
-                " WHERE e.app_id = k.a AND e.event_id = k.i",
-                ([app for app, _ in keys], [event for _, event in keys]),
+                " WHERE e.app_id = k.a AND e.event_id = k.i AND e.app_id = ANY(%s)",
+                (
+                    [app for app, _ in keys],
+                    [event for _, event in keys],
+                    sorted({app for app, _ in keys}),
+                ),
             )
 
     def load_bandwidth(
@@ -79,8 +85,9 @@ class PostgresWriteTx:
         by_day: dict[tuple[str, int], int] = {}
         for app_id, day, size in self._conn.execute(
             "SELECT l.app_id, l.day, l.bandwidth FROM unnest(%s::text[], %s::int[]) AS k (a, d)"
-            " JOIN level_deltas AS l ON l.app_id = k.a AND l.day = k.d",
-            ([app for app, _ in wanted], [day for _, day in wanted]),
+            " JOIN level_deltas AS l ON l.app_id = k.a AND l.day = k.d"
+            " WHERE l.app_id = ANY(%s)",
+            ([app for app, _ in wanted], [day for _, day in wanted], apps),
         ):
             by_day[(app_id, day)] = size
         # numeric, not bigint: a total past 64 bits, stored before the limits were kept, must
@@ -121,18 +128,21 @@ class PostgresWriteTx:
         wanted = [(*key, low, high) for key, spans in ranges.items() for low, high in spans]
         if not wanted:
             return found
-        self.lock_apps(app for app, *_ in wanted)
+        apps = sorted({row[0] for row in wanted})
+        self.lock_apps(apps)
         for app_id, device_id, day, version, ts in self._conn.execute(
             "SELECT d.app_id, d.device_id, d.day, d.version_name, d.ts"
             " FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[])"
             " AS k (app_id, device_id, low, high)"
             " JOIN device_days AS d ON d.app_id = k.app_id AND d.device_id = k.device_id"
-            " AND d.day BETWEEN k.low AND k.high",
+            " AND d.day BETWEEN k.low AND k.high"
+            " WHERE d.app_id = ANY(%s)",
             (
                 [row[0] for row in wanted],
                 [row[1] for row in wanted],
                 [row[2] for row in wanted],
                 [row[3] for row in wanted],
+                apps,
             ),
         ):
             found[(app_id, device_id)][day] = (version, ts)
@@ -171,13 +181,15 @@ class PostgresWriteTx:
         found: dict[tuple[str, str], list[BundleEvent]] = {key: [] for key in wanted}
         if not wanted:
             return found
-        self.lock_apps(app for app, _ in wanted)
+        apps = sorted({app for app, _ in wanted})
+        self.lock_apps(apps)
         for app_id, version, ts, created, size in self._conn.execute(
             "SELECT b.app_id, b.version_name, b.ts, b.is_created, b.bytes"
             " FROM unnest(%s::text[], %s::text[]) AS k (app_id, version_name)"
             " JOIN bundle_events AS b"
-            " ON b.app_id = k.app_id AND b.version_name = k.version_name",
-            ([app for app, _ in wanted], [version for _, version in wanted]),
+            " ON b.app_id = k.app_id AND b.version_name = k.version_name"
+            " WHERE b.app_id = ANY(%s)",
+            ([app for app, _ in wanted], [version for _, version in wanted], apps),
         ):
             found[(app_id, version)].append((ts, created, size))
         return found
