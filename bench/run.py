@@ -8,8 +8,9 @@
    ``otastats`` command line, on a fresh SQLite database in a temporary directory (or, with
    ``--backend postgresql``, on a fresh PostgreSQL database created for the run and dropped at
    its end);
-3. (a) ingests the NDJSON files with ``otastats ingest FILE... --json``: events/s, peak RSS,
-   database size;
+3. (a) loads the NDJSON files plainly (bench/plain_load.py: orjson, ``executemany`` into one
+   unindexed SQLite table), then ingests them with ``otastats ingest FILE... --json``: events/s
+   and its fraction of the plain load, peak RSS, database size;
    (b) on a second fresh database, starts ``otastats serve`` on a free loopback port and posts
    the same events in batches of 1,000 from 2 keep-alive clients: events/s, server peak RSS;
    (d) freshness: how long after an ingest request is acknowledged its figure can be read;
@@ -56,6 +57,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from host import cpu_seconds, free_port, machine_facts, otastats_command, proc_status, quantile  # noqa: E402
+from plain_load import PLAIN_TARGET_CLI, PLAIN_TARGET_HTTP, fraction, plain_load  # noqa: E402
 from workload import parse_count  # noqa: E402
 
 GIB = 1024**3
@@ -820,12 +822,27 @@ def measure(args: argparse.Namespace, report: Report, work: Path, databases: Dat
     databases.copy("template", "http")
     million = counts["lines"] / 1e6
 
-    # (a) otastats ingest
+    # The plain load of the same files: the rate each ingest is compared with.
     report.section = "(a) ingest, command line"
+    plain = plain_load(files, work / "plain.db")
+    report.figures["plain_load"] = plain.__dict__ | {"events_per_second": plain.events_per_second}
+    report.add(
+        "plain load: orjson + executemany, 1 table, no index",
+        f"{fmt_int(plain.events_per_second)} events/s ({plain.seconds:.1f} s,"
+        f" {plain.cpu_seconds:.1f} s CPU; transactions of {plain.transaction_lines:,} lines)",
+    )
+
+    # (a) otastats ingest
     ingested = ingest_cli(databases, "cli", files, work)
     eps = ingested.accepted / ingested.seconds if ingested.seconds else 0
     report.figures["cli_ingest"] = ingested.__dict__ | {"events_per_second": eps}
     report.add("events/s", fmt_int(eps), f">= {TARGET_CLI_EPS:,}", eps >= TARGET_CLI_EPS)
+    report.add(
+        "... as a fraction of the plain load",
+        fraction(eps, plain.events_per_second),
+        f">= 1/{PLAIN_TARGET_CLI}",
+        eps * PLAIN_TARGET_CLI >= plain.events_per_second,
+    )
     report.add(
         "wall time",
         f"{ingested.seconds:.1f} s: {ingested.accepted:,} accepted,"
@@ -864,6 +881,12 @@ def measure(args: argparse.Namespace, report: Report, work: Path, databases: Dat
                 k: v for k, v in posted.__dict__.items() if k != "latencies"
             } | {"events_per_second": eps}
             report.add("events/s", fmt_int(eps), f">= {TARGET_HTTP_EPS:,}", eps >= TARGET_HTTP_EPS)
+            report.add(
+                "... as a fraction of the plain load",
+                fraction(eps, plain.events_per_second),
+                f">= 1/{PLAIN_TARGET_HTTP}",
+                eps * PLAIN_TARGET_HTTP >= plain.events_per_second,
+            )
             report.add(
                 "wall time",
                 f"{posted.seconds:.1f} s: {posted.requests:,} requests of {args.batch:,}"
