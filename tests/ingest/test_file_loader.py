@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -70,3 +74,35 @@ def test_a_failure_keeps_the_committed_transactions_and_drops_the_open_one(
     # open transaction, which the failure rolled back.
     again = load_files(store, [str(path)], lambda: CLOCK, chunk=100)
     assert again == {"accepted": 6, "duplicates": 4, "rejected": []}
+
+
+def test_the_garbage_collector_is_off_in_each_transaction_and_back_on_after(
+    store: Store, tenants: Tenants, tmp_path: Path
+) -> None:
+    tenants.app("com.example.app", tenants.org())
+    path = tmp_path / "events.ndjson"
+    _write_lines(path, "com.example.app", 5)
+    during: list[bool] = []
+
+    def noting(tx_apps: list[str]) -> None:
+        during.append(gc.isenabled())
+
+    real_writer = store.writer
+
+    @contextmanager
+    def writer() -> Iterator[Any]:
+        during.append(gc.isenabled())
+        with real_writer() as tx:
+            yield tx
+
+    store.writer = writer  # type: ignore[method-assign]
+    assert gc.isenabled()
+    load_files(store, [str(path)], lambda: CLOCK, chunk=2, after_commit=noting)
+    assert during == [False, True] * 3
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that turned it off keeps it off
+        load_files(store, [str(path)], lambda: CLOCK, chunk=2)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from itertools import groupby
 from typing import IO, Any
 
@@ -68,7 +69,7 @@ def load_files(
         # Lazy groups of chunks_per_commit chunks: one chunk in memory at a time.
         for _, group in groupby(pieces, key=lambda numbered: numbered[0] // chunks_per_commit):
             written: set[str] = set()
-            with store.writer() as tx:
+            with gc_paused(), store.writer() as tx:
                 for _, (name, seen, batch, taken, task) in group:
                     prepared = prepare(store, batch, clock(), existing_app)
                     written.update(event.app_id for event in prepared.allowed)
@@ -83,6 +84,24 @@ def load_files(
             if after_commit is not None and written:
                 after_commit(sorted(written))
     return {"accepted": total.accepted, "duplicates": total.duplicates, "rejected": rejected}
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the duration (one transaction of the command).
+
+    A chunk's tens of thousands of decoded objects and events outlive the collector's young
+    generations, so it ran full collections over all of them again and again: about a fifth of
+    the ingest's CPU time. Whatever a transaction leaves in reference cycles (little: its
+    objects are freed by their reference counts) is collected once the collector is back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _file_chunks(
