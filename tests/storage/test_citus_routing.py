@@ -140,6 +140,9 @@ def test_every_statement_on_a_distributed_table_names_its_apps(
         seen(apps[0], "d1", at("2024-03-10"), version="1.0.1", event_id="s2"),  # late
         seen(apps[0], "d1", at("2024-03-12"), event_id="s1"),  # duplicate
         deleted(apps[0], "1.0.0", at("2024-03-13"), event_id="x1"),
+        # Actions: one that is a check-in, one that is not (an update's outcome).
+        {**seen(apps[0], "d3", at("2024-03-13")), "type": "action", "action": "set"},
+        {**seen(apps[0], "d3", at("2024-03-13")), "type": "action", "action": "update_fail"},
         # The last one passes the day's bandwidth limit: rejected, its event id given back.
         *(download(apps[0], "d1", at("2024-03-12"), most, event_id=f"b{n}") for n in range(1024)),
     ]
