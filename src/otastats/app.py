@@ -13,7 +13,7 @@ from starlette.responses import Response
 from otastats import __version__
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
-from otastats.context import Clock, ServiceContext, system_clock
+from otastats.context import Clock, ServiceContext, clock_for
 from otastats.dashboard.endpoints import router as dashboard_router
 from otastats.http_errors import install_error_handlers
 from otastats.ingest.endpoints import router as ingest_router
@@ -29,7 +29,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     store: Store | None = None,
-    clock: Clock = system_clock,
+    clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings.from_env()
     if store is None:
@@ -47,7 +47,7 @@ def create_app(
     app.state.context = ServiceContext(
         settings=settings,
         store=store,
-        clock=clock,
+        clock=clock or clock_for(settings),
         limits=RateLimits.from_settings(settings, store),
         writes=GroupCommit(store),
     )

@@ -6,7 +6,7 @@ import dataclasses
 import gc
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
@@ -291,18 +291,20 @@ def demo(
 ) -> None:
     """Create an organization, a user, apps and a read key, with 90 days of activity."""
     from otastats.admin.demo import create_demo
+    from otastats.context import clock_for
+
+    clock = clock_for(_settings(database))
 
     def action(store: Store) -> dict[str, Any]:
-        made = create_demo(store, _now(), seed=seed)
-        return _demo_output(made.org_id, made.app_ids, made.key)
+        made = create_demo(store, datetime_to_micros(clock()), seed=seed)
+        return _demo_output(made.org_id, made.app_ids, made.key, today=clock().date())
 
     _run(as_json, database, action, lambda r: _demo_text(r))
 
 
 def _demo_output(
-    org_id: str, app_ids: list[str], key: str, base: str = "http://127.0.0.1:8000"
+    org_id: str, app_ids: list[str], key: str, base: str = "http://127.0.0.1:8000", *, today: date
 ) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
     start = today.fromordinal(today.toordinal() - 29)
     curl = (
         f"curl -s -H 'authorization: {key}' "
@@ -335,22 +337,24 @@ def serve(
     import uvicorn
 
     from otastats.app import create_app
+    from otastats.context import clock_for
 
     settings = _settings(database)
+    clock = clock_for(settings)
     store = _open(database)
     try:
-        app = create_app(settings, store=store)
+        app = create_app(settings, store=store, clock=clock)
     except SettingsError as exc:
         store.close()
         raise BadInput(str(exc)) from None
     if demo_data:
         from otastats.admin.demo_key import demo_key_for
 
-        found = demo_key_for(store, _now())
+        found = demo_key_for(store, datetime_to_micros(clock()))
         if found is None:
             _emit(as_json, {"demo": None}, "the database holds other data: no demo key")
         else:
-            output = _demo_output(*found, base=f"http://{host}:{port}")
+            output = _demo_output(*found, base=f"http://{host}:{port}", today=clock().date())
             _emit(as_json, output, _demo_text(output))
         sys.stdout.flush()
     elif as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, get_args
 
 DEFAULT_DATABASE_URL = "sqlite:///./otastats.db"
@@ -38,6 +39,9 @@ class Settings:
     rate_limit_store: RateLimitStore | None = None
     """Where the rate-limit counters live; None: Redis when ``redis_url`` is set, else the
     database (see ``counters_store``)."""
+    fake_now: datetime | None = None
+    """A test and demo aid: the instant the clock of ``serve`` and ``demo`` reads at start (it
+    runs on from there); None: the system clock. Never set in production."""
 
     @property
     def counters_store(self) -> RateLimitStore:
@@ -57,6 +61,7 @@ class Settings:
             query_timeout_ms=_non_negative_int(env, "OTASTATS_QUERY_TIMEOUT_MS", 10_000),
             redis_url=redis_url,
             rate_limit_store=_rate_limit_store(env, redis_url),
+            fake_now=_fake_now(env),
         )
 
 
@@ -102,3 +107,19 @@ def _rate_limit_store(env: Mapping[str, str], redis_url: str | None) -> RateLimi
     if chosen == "redis" and redis_url is None:
         raise SettingsError(REDIS_STORE_WITHOUT_URL)
     return chosen
+
+
+def _fake_now(env: Mapping[str, str]) -> datetime | None:
+    raw = env.get("OTASTATS_FAKE_NOW", "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or value.utcoffset() is None:
+        raise SettingsError(
+            f"OTASTATS_FAKE_NOW={raw!r} is not an instant with its time zone; use the form"
+            " 2028-03-01T12:00:00Z, or unset it to use the system clock"
+        )
+    return value

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
@@ -17,6 +18,17 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The system clock, or one that starts at ``settings.fake_now`` and runs on from there.
+
+    A running clock, not a frozen one, so that rate-limit windows and timings still move."""
+    start = settings.fake_now
+    if start is None:
+        return system_clock
+    started = time.monotonic()
+    return lambda: start.astimezone(UTC) + timedelta(seconds=time.monotonic() - started)
 
 
 @dataclass(frozen=True)

@@ -85,25 +85,40 @@ def write_output(name: str, text: str) -> Path:
     return path
 
 
-# What one chart drew: its traces, the points the library computed for each, and the vertices
-# of each trace's line (or its bars) in the SVG.
+# What one chart draws now: its traces, the points the library computed for each, and, in the
+# SVG, the vertices of each trace's line, its markers, and its bars with their widths in pixels.
 CHART_PROBE = """(id) => {
   const chart = document.getElementById(id);
-  const vertices = (path) => path ? path.getAttribute('d').split('L').length : 0;
+  const vertices = (path) => {
+    const d = path ? path.getAttribute('d') : '';
+    return d ? d.split('L').length : 0;
+  };
+  const scatter = [...chart.querySelectorAll('.scatterlayer .trace')];
+  const bars = [...chart.querySelectorAll('.barlayer .point path')];
   return {
     traces: chart.data.length,
+    types: chart._fullData.map((trace) => trace.type),
+    modes: chart._fullData.map((trace) => trace.mode || null),
     computed: chart.calcdata.map((trace) => trace.length),
-    lines: [...chart.querySelectorAll('.scatterlayer .trace')]
-      .map((trace) => vertices(trace.querySelector('path.js-line'))),
-    bars: chart.querySelectorAll('.barlayer .point').length,
+    lines: scatter.map((trace) => vertices(trace.querySelector('path.js-line'))),
+    markers: scatter.map((trace) => trace.querySelectorAll('.points path.point').length),
+    bars: bars.length,
+    barWidths: bars.map((bar) => Math.round(bar.getBBox().width)),
+    barHeights: bars.map((bar) => Math.round(bar.getBBox().height)),
+    stacks: [...chart.querySelectorAll('.barlayer .trace')].map((trace) =>
+      [...trace.querySelectorAll('.point path')].map((bar) => bar.getBBox().height)),
+    yRange: [...chart._fullLayout.yaxis.range],
+    xRange: [...chart._fullLayout.xaxis.range],
     names: chart.data.map((trace) => trace.name || null),
     x: chart.data.map((trace) => [...trace.x]),
     y: chart.data.map((trace) => [...trace.y]),
   };
 }"""
 
-DRAWN = """(wanted) => {
+DRAWN = """({after, wanted}) => {
   const board = document.getElementById('board');
   return board.dataset.state === 'drawn'
+    && Number(board.dataset.draw) > after
     && Object.entries(wanted).every(([name, value]) => board.dataset[name] === value);
 }"""
+"""The board is drawn, by a drawing later than the ``after``-th, with the ``wanted`` dataset."""

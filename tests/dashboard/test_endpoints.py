@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from otastats.dashboard.assets import MODULES
 from otastats.dashboard.endpoints import CONTENT_SECURITY_POLICY
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "otastats" / "dashboard" / "static"
-OWN_FILES = {"index.html", "dashboard.js", "dashboard.css", "favicon.svg"}
+OWN_FILES = {"index.html", "dashboard.css", "favicon.svg", *MODULES}
+IMPORT = re.compile(r"^import [^;]*? from \"\./([\w.-]+)\";$", re.MULTILINE)
 
 
 class References(HTMLParser):
@@ -54,6 +56,21 @@ def test_the_page_loads_only_its_own_assets(client: TestClient) -> None:
     ]
     for reference in parser.found:
         assert client.get(f"/{reference}").status_code == 200, reference
+
+
+def test_every_module_the_page_imports_is_served(client: TestClient) -> None:
+    """From dashboard.js, each relative import, followed to the end, is an asset of the page."""
+    seen: set[str] = set()
+    waiting = ["dashboard.js"]
+    while waiting:
+        name = waiting.pop()
+        seen.add(name)
+        response = client.get(f"/dashboard/assets/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        waiting += [found for found in IMPORT.findall(response.text) if found not in seen]
+    assert seen == set(MODULES)
+    assert "section-bundles.js" in seen
 
 
 def test_no_inline_script_or_style_in_the_page(client: TestClient) -> None:

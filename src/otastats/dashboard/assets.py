@@ -26,8 +26,17 @@ def _plotly() -> Path:
 
 
 PAGE = _own("index.html")
+MODULES = (
+    "dashboard.js",
+    "api.js",
+    "format.js",
+    "charts.js",
+    "section-usage.js",
+    "section-bundles.js",
+)
+"""The page's own scripts: ``dashboard.js`` and the modules it imports (a new section's too)."""
 ASSETS: dict[str, Asset] = {
-    "dashboard.js": Asset(_own("dashboard.js"), "text/javascript"),
+    **{name: Asset(_own(name), "text/javascript") for name in MODULES},
     "dashboard.css": Asset(_own("dashboard.css"), "text/css"),
     "favicon.svg": Asset(_own("favicon.svg"), "image/svg+xml"),
     "plotly.min.js": Asset(_plotly(), "text/javascript"),
