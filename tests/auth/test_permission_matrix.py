@@ -127,30 +127,30 @@ def world(store: SQLiteStore, client: TestClient) -> World:
     return build_world(store, client)
 
 
-ENDPOINTS = ("app", "bundle_usage", "org", "org_breakdown", "user", "ingest")
+ENDPOINTS = ("app", "bundle_usage", "health", "org", "org_breakdown", "user", "ingest")
 
 # Reads: an HTTP status. Ingestion: "accepted" or "rejected" (a 200 answer), or a status.
 MATRIX: dict[str, tuple[int | str, ...]] = {
-    # key:               app, bundle_usage, org, org_breakdown, user, ingest
-    "read": (200, 200, 200, 200, 200, 403),
-    "upload": (200, 200, 200, 200, 200, "accepted"),
-    "write": (200, 200, 200, 200, 200, "accepted"),
-    "all": (200, 200, 200, 200, 200, "accepted"),
-    "org_A": (200, 200, 200, 200, 200, "accepted"),
+    # key:               app, bundle_usage, health, org, org_breakdown, user, ingest
+    "read": (200, 200, 200, 200, 200, 200, 403),
+    "upload": (200, 200, 200, 200, 200, 200, "accepted"),
+    "write": (200, 200, 200, 200, 200, 200, "accepted"),
+    "all": (200, 200, 200, 200, 200, 200, "accepted"),
+    "org_A": (200, 200, 200, 200, 200, 200, "accepted"),
     # Limited to an org the user is not a member of: nothing left to read.
-    "org_B": (403, 403, 403, 403, 404, "rejected"),
+    "org_B": (403, 403, 403, 403, 403, 404, "rejected"),
     # An app-limited key may not read whole-org totals.
-    "app_one": (200, 200, 403, 403, 200, "accepted"),
-    "app_two": (403, 403, 403, 403, 200, "rejected"),
-    "expired": (401, 401, 401, 401, 401, 401),
-    "revoked": (401, 401, 401, 401, 401, 401),
-    "no_org": (403, 403, 403, 403, 404, "rejected"),
+    "app_one": (200, 200, 200, 403, 403, 200, "accepted"),
+    "app_two": (403, 403, 403, 403, 403, 200, "rejected"),
+    "expired": (401, 401, 401, 401, 401, 401, 401),
+    "revoked": (401, 401, 401, 401, 401, 401, 401),
+    "no_org": (403, 403, 403, 403, 403, 404, "rejected"),
     # The role plays no part in reading, but a read role may not write.
-    "role_read": (200, 200, 200, 200, 200, "rejected"),
-    "role_read_org_A": (200, 200, 200, 200, 200, "rejected"),
+    "role_read": (200, 200, 200, 200, 200, 200, "rejected"),
+    "role_read_org_A": (200, 200, 200, 200, 200, 200, "rejected"),
     # A member of both orgs, with a key limited to the other one.
-    "member_limited_to_org_B": (403, 403, 403, 403, 200, "rejected"),
-    "other_org_member": (403, 403, 403, 403, 200, "rejected"),
+    "member_limited_to_org_B": (403, 403, 403, 403, 403, 200, "rejected"),
+    "other_org_member": (403, 403, 403, 403, 403, 200, "rejected"),
 }
 
 CELLS = [
@@ -166,6 +166,8 @@ def request(world: World, key: str, endpoint: str) -> Any:
         return get(client, key, "/statistics/app/a.one/", **PARAMS)
     if endpoint == "bundle_usage":
         return get(client, key, "/statistics/app/a.one/bundle_usage", **PARAMS)
+    if endpoint == "health":
+        return get(client, key, "/statistics/app/a.one/health/", **PARAMS)
     if endpoint == "org":
         return get(client, key, f"/statistics/org/{world.org_a}/", **PARAMS)
     if endpoint == "org_breakdown":

@@ -22,6 +22,10 @@ METRIC_TABLES = {
     "version_deltas",
     "versions",
     "bundle_events",
+    "health_device_days",
+    "health_firsts",
+    "health_days",
+    "health_totals",
 }
 REFERENCE_TABLES = {"orgs", "users", "members", "apps", "api_keys", "meta", "schema_version"}
 
@@ -145,7 +149,12 @@ def test_the_sql_keeps_the_citus_rules() -> None:
     source = Path(__file__).parents[2] / "src" / "otastats" / "storage"
     text = " ".join(
         " ".join(path.read_text().split())
-        for path in [source / "postgres.py", source / "postgres_write.py"]
+        for path in [
+            source / "postgres.py",
+            source / "postgres_write.py",
+            source / "health_postgres.py",
+            source / "health_backfill.py",
+        ]
     ).upper()
     text = text.replace('" "', "")  # adjacent string literals are one statement
     clauses = [part.split('",', 1)[0] for part in text.split("DO UPDATE SET")[1:]]

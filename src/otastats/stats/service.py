@@ -1,9 +1,10 @@
-"""The four statistics: authorize the principal, read the kept state, shape the points."""
+"""The five statistics: authorize the principal, read the kept state, shape the points."""
 
 from __future__ import annotations
 
 from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
+from otastats.health.answer import health_answer
 from otastats.stats.bundle_usage import bundle_usage
 from otastats.stats.parser import StatsQuery
 from otastats.stats.series import Point, iso_dates, points
@@ -70,3 +71,10 @@ def app_bundle_usage(
 ) -> dict[str, list[object]]:
     _readable_app(store, principal, app_id)
     return bundle_usage(store.version_rows(app_id, query.from_day, query.to_day), query)
+
+
+def app_health(
+    store: Store, principal: Principal, app_id: str, query: StatsQuery
+) -> dict[str, object]:
+    _readable_app(store, principal, app_id)
+    return health_answer(store.health_rows(app_id, query.from_day, query.to_day), query)

@@ -19,10 +19,13 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage import health_postgres
+from otastats.storage.health_backfill import backfill_postgres
 from otastats.storage.postgres_write import PostgresWriteTx
 from otastats.storage.records import (
     ApiKey,
     App,
+    HealthRows,
     MetricRows,
     Org,
     User,
@@ -32,7 +35,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 
@@ -109,6 +112,8 @@ class PostgresStore:
                     conn.execute(
                         "INSERT INTO meta VALUES ('key_secret', %s)", (secrets.token_hex(32),)
                     )
+                if step == 3 and version > 0:
+                    backfill_postgres(conn)
             if version < SCHEMA_VERSION:
                 conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
 
@@ -288,6 +293,10 @@ class PostgresStore:
                 ).fetchall()
             )
         return result
+
+    def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
+        with self._read() as conn:
+            return health_postgres.health_rows(conn, app_id, from_day, to_day)
 
     # --- ingestion ----------------------------------------------------------------------------
     @contextmanager

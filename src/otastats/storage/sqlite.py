@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage import health_sqlite
+from otastats.storage.health_backfill import backfill_sqlite
 from otastats.storage.records import (
     ApiKey,
     App,
+    HealthRows,
     MetricRows,
     Org,
     User,
@@ -28,7 +31,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
@@ -137,6 +140,8 @@ class SQLiteStore:
                         self._writer.execute(
                             "INSERT INTO meta VALUES ('key_secret', ?)", (secrets.token_hex(32),)
                         )
+                    if step == 4 and version > 0:
+                        backfill_sqlite(self._writer)
                 self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
                 self._writer.execute("ROLLBACK")
@@ -333,6 +338,10 @@ class SQLiteStore:
                 ).fetchall()
             )
         return result
+
+    def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
+        with self._read() as conn:
+            return health_sqlite.health_rows(conn, app_id, from_day, to_day)
 
     # --- ingestion ----------------------------------------------------------------------------
     @contextmanager
