@@ -288,6 +288,77 @@ def test_an_app_draws_each_chart_with_the_apis_points(tab: Tab, demo: Demo) -> N
     assert tab.errors == []
 
 
+def test_release_health_is_the_apis_health(tab: Tab, demo: Demo, tmp_path: Path) -> None:
+    app_id = demo.app_ids[0]
+    tab.sign_in()
+    tab.wait_drawn()
+    board = tab.show(f"app:{app_id}", "30")
+    answer = demo.api(
+        f"/statistics/app/{app_id}/health", **{"from": board["from"], "to": board["to"]}
+    )
+    versions = answer["versions"]
+    assert len(versions) >= 2
+    assert tab.page.is_visible("#health")
+
+    # The table: newest version first, each figure the API's.
+    rows = tab.page.eval_on_selector_all(
+        "#health-table tbody tr",
+        "(rows) => rows.map((row) => [row.dataset.version,"
+        " ...[...row.cells].slice(1).map((cell) => cell.dataset.value)])",
+    )
+    expected = [
+        [
+            version["version"],
+            *(str(version["totals"][name]) for name in ("devices", "installs", "rollbacks")),
+            *(
+                "" if version["rates"][rate] is None else repr(version["rates"][rate])
+                for rate in ("rollback", "crash")
+            ),
+            str(version["totals"]["js_errors"]),
+        ]
+        for version in reversed(versions)
+    ]
+    assert [
+        [row[0], *row[1:4], *(str(float(v)) if v else "" for v in row[4:6]), row[6]] for row in rows
+    ] == expected
+
+    # The newest version beside the one before it: the demo's newest release rolls back and
+    # crashes more, and both its rates are flagged.
+    before, newest = versions[-2], versions[-1]
+    flags = tab.page.eval_on_selector_all(
+        "#health-compare .rate",
+        "(items) => items.map((item) => [item.dataset.rate, item.dataset.worse, item.textContent])",
+    )
+    assert [flag[:2] for flag in flags] == [
+        ["rollback", str(newest["rates"]["rollback"] > before["rates"]["rollback"]).lower()],
+        ["crash", str(newest["rates"]["crash"] > before["rates"]["crash"]).lower()],
+    ]
+    assert [flag[1] for flag in flags] == ["true", "true"]
+    assert all(newest["version"] in flag[2] and before["version"] in flag[2] for flag in flags)
+
+    # The chart: devices that rolled back and that crashed each day, summed over versions.
+    drawn = tab.chart("chart-health")
+    assert drawn["names"] == ["Rolled back", "Crashed"]
+    assert drawn["x"] == [answer["labels"]] * 2
+    assert drawn["y"] == [
+        [sum(v["daily"][name][day] for v in versions) for day in range(len(answer["labels"]))]
+        for name in ("rollbacks", "crashes")
+    ]
+    assert any(drawn["y"][0])
+
+    # The CSV download is the API's CSV.
+    with tab.page.expect_download() as started:
+        tab.page.click("button[data-download=health]")
+    saved = tmp_path / "health.csv"
+    started.value.save_as(saved)
+    header, *rows_csv = csv_rows(saved)
+    assert header[:2] == ["version", "date"]
+    assert [row[0] for row in rows_csv if row[1] == "total"] == [v["version"] for v in versions]
+    tab.page.locator("#health").scroll_into_view_if_needed()
+    save_screenshot(tab.page, "dashboard-health.png")
+    assert tab.errors == []
+
+
 def test_an_organization_draws_its_totals_without_bundles(tab: Tab, demo: Demo) -> None:
     tab.sign_in()
     tab.wait_drawn()
