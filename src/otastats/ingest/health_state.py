@@ -39,6 +39,7 @@ def health_days(events: list[Event]) -> set[HealthDay]:
 
 
 def apply_health(tx: WriteTx, events: list[Event]) -> None:
+    """Fold a batch's accepted events into the health state, in the ingest transaction."""
     reports = health_days(events)
     if not reports:
         return
@@ -52,6 +53,7 @@ def apply_health(tx: WriteTx, events: list[Event]) -> None:
         key = (app_id, device_id, version, name)
         if day < earliest.get(key, day + 1):
             earliest[key] = day
+    # A report already known cannot lower a first day: only the new ones are looked up.
     known = tx.load_health_firsts(earliest)
     firsts: list[HealthDay] = []
     totals: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 2**31 - 1])
