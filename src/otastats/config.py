@@ -40,8 +40,8 @@ class Settings:
     """Where the rate-limit counters live; None: Redis when ``redis_url`` is set, else the
     database (see ``counters_store``)."""
     fake_now: datetime | None = None
-    """A test and demo aid: the instant the clock of ``serve`` and ``demo`` reads at start (it
-    runs on from there); None: the system clock. Never set in production."""
+    """A test and demo aid: "now" for every command (``serve``'s clock starts there and runs
+    on); None: the system clock. Never set in production."""
 
     @property
     def counters_store(self) -> RateLimitStore:

@@ -483,7 +483,7 @@ def check_short_range(tab: Tab, demo: Demo, app_id: str, first: str, last: str) 
 
 
 def test_one_day_and_two_days_read_well(tab: Tab, demo: Demo) -> None:
-    """The 1st of a month, "This month": one day; then a custom range of two days."""
+    """The 1st of a month, "This month": one day; then custom ranges of two days and of one."""
     app_id = demo.app_ids[0]
     tab.sign_in()
     tab.wait_drawn()
@@ -506,6 +506,12 @@ def test_one_day_and_two_days_read_well(tab: Tab, demo: Demo) -> None:
     assert "2 days, 2028-02-29 to 2028-03-01" in tab.page.inner_text("#status")
     save_screenshot(tab.page, "dashboard-two-days.png")
     check_short_range(tab, demo, app_id, "2028-02-29", "2028-03-01")
+
+    # A custom range of one day, 29 February: from the two days, a range of another shape.
+    board = tab.custom(f"app:{app_id}", "2028-02-29", "2028-02-29")
+    assert board["days"] == "1"
+    assert "1 day, 2028-02-29" in tab.page.inner_text("#status")
+    check_short_range(tab, demo, app_id, "2028-02-29", "2028-02-29")
     assert tab.errors == []
 
 
