@@ -332,6 +332,30 @@ class Oracle:
             ],
         }
 
+    def adoption(self, app_id: str, day: date) -> list[dict[str, Any]]:
+        """The versions with devices on ``day`` as ``GET .../adoption`` lists them, without the
+        forecast (an estimate, not a figure), and each version's bundle_usage shares from its
+        first day through ``day`` (``curve``), for the forecast to be checked against."""
+        on_day = self.bundle_usage(app_id, day, day)["datasets"]
+        rows = []
+        for dataset in on_day:
+            if dataset["counts"][0] == 0:
+                continue
+            version = dataset["label"]
+            first = self.first_seen(app_id, version).astimezone(UTC).date()
+            history = self.bundle_usage(app_id, first, day)
+            curve = next(d["data"] for d in history["datasets"] if d["label"] == version)
+            rows.append(
+                {
+                    "version": version,
+                    "share": dataset["data"][0],
+                    "count": dataset["counts"][0],
+                    "first_day": first.isoformat(),
+                    "curve": curve,
+                }
+            )
+        return rows
+
 
 def percentages(counts: list[int]) -> list[float]:
     """Shares floored to 0.1; the missing tenths to the largest remainders (ties: first listed)."""

@@ -285,6 +285,13 @@ def test_bundle_usage_checks_its_dates(shared: World) -> None:
     assert assert_error(response, 400, "Invalid body").startswith("from:")
 
 
+@pytest.mark.parametrize("value", ["2024-03-16", "２０２４-０３-１４", "2024-03-14T00:00:00Z", ""])
+def test_adoption_checks_its_date(shared: World, value: str) -> None:
+    for suffix in ("adoption", "adoption/"):
+        response = get(shared.client, shared.key, f"/statistics/app/{APP}/{suffix}", date=value)
+        assert assert_error(response, 400, "Invalid body").startswith("date: must ")
+
+
 # --- 401 ----------------------------------------------------------------------------------------
 
 
@@ -302,6 +309,8 @@ def test_every_invalid_key_is_401_on_every_endpoint(shared: World, which: str) -
         f"/statistics/app/{APP}/bundle_usage/",
         f"/statistics/app/{APP}/health",
         f"/statistics/app/{APP}/health/",
+        f"/statistics/app/{APP}/adoption",
+        f"/statistics/app/{APP}/adoption/",
         f"/statistics/org/{shared.org_id}/",
         "/statistics/user/",
     ):
@@ -327,7 +336,16 @@ def test_a_key_expiring_later_today_is_still_valid(world: World, store: SQLiteSt
 def test_forbidden_missing_and_malformed_apps_get_byte_identical_403s(shared: World) -> None:
     bodies: set[bytes] = set()
     for app_id in (FOREIGN_APP, "no.such.app", "bad$app", "x" * 129, "%20"):
-        for suffix in ("", "/", "/bundle_usage", "/bundle_usage/", "/health", "/health/"):
+        for suffix in (
+            "",
+            "/",
+            "/bundle_usage",
+            "/bundle_usage/",
+            "/health",
+            "/health/",
+            "/adoption",
+            "/adoption/",
+        ):
             response = get(shared.client, shared.key, f"/statistics/app/{app_id}{suffix}", **PARAMS)
             assert response.status_code == 403, (app_id, suffix, response.text)
             bodies.add(response.content)
@@ -476,6 +494,7 @@ def test_an_internal_failure_is_a_generic_500_with_a_logged_error_id(
         ),
         (
             lambda: get(world.client, world.key, f"/statistics/app/{APP}/health", **PARAMS),
+            lambda: get(world.client, world.key, f"/statistics/app/{APP}/adoption"),
             "Cannot get app statistics",
         ),
         (
@@ -532,10 +551,13 @@ def test_401_comes_before_400_and_403(shared: World) -> None:
             f"/statistics/app/{FOREIGN_APP}/",
             "/statistics/app/bad$app/bundle_usage",
             f"/statistics/app/{FOREIGN_APP}/health/",
+            "/statistics/app/bad$app/adoption",
             f"/statistics/org/{shared.foreign_org}/",
             "/statistics/user/",
         ):
-            response = get(shared.client, bad_key, path, to="not-a-date", noAccumulate="x")
+            response = get(
+                shared.client, bad_key, path, to="not-a-date", noAccumulate="x", date="x"
+            )
             assert_error(response, 401, "Invalid API key")
         assert_error(
             post_events(shared.client, bad_key, b"[broken", content_type="application/json"),
@@ -561,16 +583,19 @@ def test_400_comes_before_403_and_404(shared: World) -> None:
         "/statistics/org/not-a-uuid",
     ):
         assert_error(get(shared.client, shared.key, path, **bad), 400, "Invalid body")
+    for path in (f"/statistics/app/{FOREIGN_APP}/adoption", "/statistics/app/bad$app/adoption"):
+        assert_error(get(shared.client, shared.key, path, date="2024-03-16"), 400, "Invalid body")
     # The user endpoint: 400 before 404.
     assert_error(
         get(shared.client, shared.lonely_key, "/statistics/user/", **bad), 400, "Invalid body"
     )
-    # Ingestion with a read key: an unparsable body is 400 before the read key's 403.
-    assert_error(
-        post_events(shared.client, shared.read_key, b"[broken", content_type="application/json"),
-        400,
-        "Invalid body",
+    # Ingestion with a read key: its 403 comes before the body is read, so an unparsable body
+    # gets the 403 too (a body's 400 needs the body read).
+    response = post_events(
+        shared.client, shared.read_key, b"[broken", content_type="application/json"
     )
+    assert response.status_code == 403
+    assert response.json() == APP_FORBIDDEN
     response = post_events(
         shared.client, shared.read_key, [download(APP, "d", at("2024-03-15"), 5)]
     )

@@ -1,9 +1,10 @@
 """Fuzzing of the HTTP API with Schemathesis, from the API's own /openapi.json.
 
 Every operation of the description is called with generated requests, in-process, against the
-real application on a real SQLite file that holds a small organization. Four runs: with a read
+real application on a real SQLite file that holds a small organization. Five runs: with a read
 key; with a key of mode ``all`` on ingestion, each accepted batch then read back; with bad keys
-(none, or unknown ones); and with a read key over a tight rate limit. Every answer must be
+(none, or unknown ones); with a read key over a tight rate limit; and the plugin URLs, whose
+token is often a valid one. Every answer must be
 documented: never a 500, and a documented status, content type, headers and body.
 
 The runs are bounded and derandomized, so that they take the same few seconds at every run.
@@ -37,9 +38,11 @@ from schemathesis.specs.openapi.checks import (
 
 from otastats.admin import service as admin
 from otastats.app import create_app
+from otastats.auth.keys import hash_key
 from otastats.config import Settings
 from otastats.ingest.service import existing_app, ingest
 from otastats.stats.parser import FIRST_DAY, LAST_DAY
+from otastats.storage.records import PluginToken
 from otastats.storage.sqlite import SQLiteStore
 from otastats.timeparse import datetime_to_micros, parse_day, parse_instant
 from tests.conftest import NOW
@@ -54,6 +57,7 @@ FOREIGN_APP = "com.other.app"
 # Fixed ids, so that generated requests can name them: the organization of APPS, of which the
 # keys' user is a member, and an organization of another tenant.
 ORG_ID = "3f2c8a8e-9a4b-4d0e-8f51-0c2c1d7a9b10"
+PLUGIN_TOKEN = "otp_" + "f" * 43
 FOREIGN_ORG_ID = "9b0c4a51-64f2-4c1e-a0d4-2b7d3c5e8f60"
 
 DAYS = [(NOW - timedelta(days=n)).date().isoformat() for n in (400, 40, 29, 3, 1, 0)]
@@ -73,6 +77,8 @@ DICTIONARIES = {
     },
     "versions": {"values": ["1.0.0", "1.0.1", "2.0.0"]},
     "devices": {"values": ["d1", "d2", "d3"]},
+    "tokens": {"values": [PLUGIN_TOKEN]},
+    "actions": {"values": ["set", "app_moved_to_foreground", "download_fail"]},
 }
 PARAMETERS = {
     "path.app_id": {"dictionary": "apps", "probability": 0.6},
@@ -83,8 +89,15 @@ PARAMETERS = {
     "body.[*].timestamp": {"dictionary": "timestamps", "probability": 0.6},
     "body.[*].version_name": {"dictionary": "versions", "probability": 0.5},
     "body.[*].device_id": {"dictionary": "devices", "probability": 0.5},
+    "path.token": {"dictionary": "tokens", "probability": 0.8},
+    "body.app_id": {"dictionary": "apps", "probability": 0.7},
+    "body.device_id": {"dictionary": "devices", "probability": 0.7},
+    "body.version_name": {"dictionary": "versions", "probability": 0.5},
+    "body.action": {"dictionary": "actions", "probability": 0.7},
+    "body.[*].action": {"dictionary": "actions", "probability": 0.7},
 }
 INGEST = "/ingest/events"
+PLUGIN = "^/plugin/"
 
 # An NDJSON body is generated as text, and sent as such.
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
@@ -152,6 +165,8 @@ def build_world(path: Path, limits: Settings) -> tuple[World, SQLiteStore]:
         ]
     assert ingest(store, events, now, existing_app).accepted == len(events)
     admin.delete_app(store, DELETED_APP, now)
+    token_hash = hash_key(PLUGIN_TOKEN, store.key_secret())
+    store.create_plugin_token(PluginToken("t1", APPS[0], token_hash, None, now))
     world = World(
         app=create_app(limits, store=store, clock=lambda: NOW),
         read_key=admin.create_key(store, user_id, "read", now).key,
@@ -209,7 +224,7 @@ def fuzz(examples: int) -> settings:
     )
 
 
-@swept.exclude(path=INGEST).parametrize()
+@swept.exclude(path=INGEST).exclude(path_regex=PLUGIN).parametrize()
 @fuzz(40)
 def test_reads_with_a_read_key(case: schemathesis.Case, world: World) -> None:
     key = {"authorization": world.read_key}
@@ -278,7 +293,17 @@ def _timestamps(body: object) -> set[str]:
     }
 
 
-@with_bad_keys.parametrize()
+@swept.include(path_regex=PLUGIN).parametrize()
+@fuzz(60)
+def test_plugin_urls(case: schemathesis.Case, world: World) -> None:
+    """No key: the token in the path is the credential. Every answer as documented, never a 500;
+    a batch is judged event by event (rejections inside a 200), like ingestion."""
+    checks = CONFORMANCE if case.method == "POST" else [*CONFORMANCE, negative_data_rejection]
+    response = case.call_and_validate(app=world.app, checks=checks)
+    assert response.status_code in (200, 400, 404, 405, 413), response.text
+
+
+@with_bad_keys.exclude(path_regex=PLUGIN).parametrize()
 @fuzz(15)
 def test_every_operation_with_bad_keys(case: schemathesis.Case, world: World) -> None:
     """No key, empty headers, or generated (unknown) keys: 401 on every operation but /healthz."""

@@ -150,4 +150,4 @@ def test_every_credentials_header_is_accepted(world: World, header: str) -> None
 
 def test_me_is_in_the_openapi_description(world: World) -> None:
     operation = world.client.get("/openapi.json").json()["paths"]["/me"]["get"]
-    assert set(operation["responses"]) == {"200", "401", "429", "500"}
+    assert set(operation["responses"]) == {"200", "401", "408", "429", "431", "500"}

@@ -45,3 +45,17 @@ def test_days_from_dates_and_date_times() -> None:
     assert parse_day("2024-03-15T23:30:00-02:00") == parse_day("2024-03-16")
     assert parse_day("2024-02-30") is None
     assert day_to_iso(parse_day("2024-02-29") or 0) == "2024-02-29"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "２026-01-01",  # a fullwidth digit
+        "2026-0١-01",  # an Arabic-Indic digit
+        "2026-01-01T00:00:0０Z",
+        "2026-01-01T00:00:00+0１:00",
+    ],
+)
+def test_only_ascii_digits_make_a_date(text: str) -> None:
+    assert parse_day(text) is None
+    assert parse_instant(text) is None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from otastats.alerts.hook import AlertHook
 from otastats.auth.rate_limits import RateLimits
 from otastats.config import Settings
 from otastats.ingest.group_commit import GroupCommit
@@ -38,6 +39,7 @@ class ServiceContext:
     clock: Clock
     limits: RateLimits
     writes: GroupCommit
+    alerts: AlertHook
 
     def now(self) -> int:
         """The current instant, in microseconds since the epoch."""

@@ -81,3 +81,17 @@ class Conflict(OtastatsError):
 
     http_status = 409
     status = "Conflict"
+
+
+class RequestTimeout(OtastatsError):
+    """Answered by the HTTP server itself when headers or body come too slowly."""
+
+    http_status = 408
+    status = "Request timeout"
+
+
+class HeadersTooLarge(OtastatsError):
+    """Answered by the HTTP server itself, before any route runs."""
+
+    http_status = 431
+    status = "Request headers too large"

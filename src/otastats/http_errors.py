@@ -9,10 +9,13 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otastats.errors import InvalidBody, OtastatsError, TooManyRequests
+from otastats.plugin.redaction import redact
 
 log = logging.getLogger("otastats.errors")
 
@@ -21,6 +24,8 @@ _INTERNAL_STATUS = (
     ("/statistics/org", "Cannot get organization statistics"),
     ("/statistics/user", "Cannot get user statistics"),
     ("/ingest", "Cannot ingest events"),
+    ("/alerts", "Cannot get alerts"),
+    ("/plugin", "Cannot record plugin events"),
 )
 
 
@@ -51,21 +56,37 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
             error = OtastatsError(
-                f"{request.method} is not allowed on {request.url.path}",
+                f"{request.method} is not allowed on {redact(request.url.path)}",
                 status="Method not allowed",
             )
         else:
-            error = OtastatsError(f"No such path: {request.url.path}", status="Not found")
+            error = OtastatsError(f"No such path: {redact(request.url.path)}", status="Not found")
         error.http_status = exc.status_code
         response = error_response(error)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; a path served
+            # by several routes (one a method) allows all of theirs.
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return response
 
     app.add_exception_handler(OtastatsError, on_error)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_middleware(InternalErrorMiddleware)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if (
+            isinstance(route, Route)
+            and route.methods
+            and route.matches(request.scope)[0] != Match.NONE
+        ):
+            methods |= route.methods
+    return sorted(methods)
 
 
 class InternalErrorMiddleware:
@@ -88,11 +109,22 @@ class InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client went away before its body was all sent: nothing to answer, no fault.
+            client = scope.get("client") or ("unknown", 0)
+            log.info(
+                "%s:%s went away before its request body was complete (%s %s)",
+                *client,
+                scope["method"],
+                scope["path"],
+            )
         except Exception:
             if started:
                 raise
             error_id = uuid.uuid4().hex[:16]
-            log.exception("internal error %s on %s %s", error_id, scope["method"], scope["path"])
+            log.exception(
+                "internal error %s on %s %s", error_id, scope["method"], redact(scope["path"])
+            )
             path: str = scope["path"]
             status = next(
                 (text for prefix, text in _INTERNAL_STATUS if path.startswith(prefix)),

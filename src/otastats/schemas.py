@@ -10,7 +10,14 @@ from fastapi.params import Depends
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
-from otastats.errors import InvalidApiKey, InvalidBody, PayloadTooLarge, TooManyRequests
+from otastats.errors import (
+    HeadersTooLarge,
+    InvalidApiKey,
+    InvalidBody,
+    PayloadTooLarge,
+    RequestTimeout,
+    TooManyRequests,
+)
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -58,6 +65,22 @@ TOO_MANY_REQUESTS = {
 NO_ROUTE = error_response(
     "Not found", "an empty path parameter, or one holding a `/`, leaves a path that is no route"
 )
+
+
+SERVER_ANSWERS: Responses = {
+    408: error_response(
+        RequestTimeout.status,
+        "the headers or the body came too slowly (`OTASTATS_HEADER_TIMEOUT_MS`,"
+        " `OTASTATS_BODY_TIMEOUT_MS`); answered by the server, which then closes the connection",
+    ),
+    431: error_response(
+        HeadersTooLarge.status,
+        "too many header fields, or too many bytes in them and the request target"
+        " (`OTASTATS_MAX_HEADER_COUNT`, `OTASTATS_MAX_HEADER_BYTES`); answered by the server,"
+        " before any route runs",
+    ),
+}
+"""What the HTTP server may answer to any request (see otastats.http_server)."""
 
 
 def internal_error(status: str) -> dict[str, Any]:

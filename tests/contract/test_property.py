@@ -11,9 +11,10 @@ same events must give byte-identical answers.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -26,10 +27,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from otastats.admin import service as admin
+from otastats.plugin.tokens import create_token
+from otastats.stats.adoption_forecast import forecast
 from otastats.storage.base import Store
 from otastats.storage.sqlite import SQLiteStore
 from tests.conftest import NOW, Tenants, make_client
-from tests.oracle import Oracle, Scope, parse_date_param
+from tests.oracle import Oracle, Scope, parse_date_param, parse_timestamp
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +72,10 @@ CHECK_IN_ACTIONS = (
 OTHER_ACTIONS = ("download_fail", "update_fail", "app_crash", "webview_page_loaded", "new_v99")
 STORY_KINDS = ("device_seen",) * 3 + ("download", "bundle_created", "bundle_deleted")
 EVENT_IDS = ("a", "b", "c", "d")
+VIA_PLUGIN = "__via_plugin__"
+"""Marks an action event of a scenario that goes to its app's plugin URL, not /ingest/events."""
+PLUGIN_WINDOW = (NOW - timedelta(days=30), NOW + timedelta(minutes=5))
+"""SPEC section 7: a plugin `timestamp` outside this window stands for the moment of receipt."""
 
 SETTINGS = settings(
     deadline=None,
@@ -375,6 +382,9 @@ def scenarios(draw: st.DrawFn, *, consistent_ids: bool = False) -> Scenario:
         )
     ):
         valid += group
+    for event in valid:
+        if event["type"] == "action" and draw(st.booleans()):
+            event[VIA_PLUGIN] = True  # sent by the plugin to the app's statsUrl
     for index in draw(st.lists(st.integers(0, len(valid) - 1), max_size=4)):
         valid.append(dict(valid[index]))  # an exact copy, with or without an event_id
     if consistent_ids:
@@ -394,6 +404,8 @@ class Plan:
 
     batches: list[list[Item]]
     bodies: list[str]
+    resend: list[bool]
+    """Whether the plugin part of each batch is sent a second time (as after a lost answer)."""
 
 
 def plans(items: list[Item]) -> st.SearchStrategy[Plan]:
@@ -404,7 +416,8 @@ def plans(items: list[Item]) -> st.SearchStrategy[Plan]:
         bounds = [0, *(c for c in cuts if c < len(order)), len(order)]
         batches = [order[a:b] for a, b in itertools.pairwise(bounds)]
         body_kinds = st.sampled_from(("json", "ndjson", "ndjson-blank"))
-        return Plan(batches, [draw(body_kinds) for _ in batches])
+        resend = [draw(st.booleans()) for _ in batches]
+        return Plan(batches, [draw(body_kinds) for _ in batches], resend)
 
     return plan()
 
@@ -482,6 +495,8 @@ class World:
     scopes: dict[str, Scope]
     """What each key may read, for the oracle (org labels)."""
     header_styles: Iterator[str]
+    plugin_urls: dict[str, str]
+    """App -> the path of its plugin statsUrl."""
 
     def headers(self, key: str) -> dict[str, str]:
         style = next(self.header_styles)
@@ -539,17 +554,62 @@ def world(postgres: PostgresSchemas = None) -> Iterator[World]:
                 "reader_o2": Scope(o1, limited_to_orgs=frozenset({"o2"})),
             }
             styles = itertools.cycle(("authorization", "bearer", "capgkey", "x-api-key"))
+            plugin_urls = {
+                app_id: "/plugin/"
+                + create_token(store, app_id, tenants.now).stats_url.split("/plugin/", 1)[1]
+                for app_id in APPS
+            }
             with make_client(store) as client:
-                yield World(store, client, orgs, keys, scopes, styles)
+                yield World(store, client, orgs, keys, scopes, styles, plugin_urls)
         finally:
             store.close()
 
 
+def as_plugin_sends(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the event as the plugin sends it, the action event it stands for, as the oracle reads
+    it): epoch milliseconds, taken as they are inside their window, else as the moment of
+    receipt (the test clock's NOW)."""
+    sent = {k: v for k, v in event.items() if k not in ("type", "event_id", VIA_PLUGIN)}
+    instant = parse_timestamp(event["timestamp"])
+    millis = (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    sent["timestamp"] = millis
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    if not PLUGIN_WINDOW[0] <= at <= PLUGIN_WINDOW[1]:
+        at = NOW
+    read = {**sent, "type": "action", "timestamp": at.isoformat().replace("+00:00", "Z")}
+    return sent, read
+
+
+def send_to_plugin(world: World, events: list[dict[str, Any]], resend: bool) -> None:
+    """POST each app's events to its plugin URL as one array (again when ``resend``)."""
+    for app_id in APPS:
+        mine = [as_plugin_sends(event)[0] for event in events if event["app_id"] == app_id]
+        if not mine:
+            continue
+        for _ in range(2 if resend else 1):
+            response = world.client.post(world.plugin_urls[app_id], content=orjson.dumps(mine))
+            assert response.status_code == 200, response.text
+            assert all(r["status"] == "ok" for r in response.json()["results"]), response.text
+
+
 def ingest(world: World, plan: Plan) -> list[dict[str, Any]]:
-    """Send the plan's requests; check each answer; the valid events in arrival order."""
+    """Send the plan's requests; check each answer; the valid events in arrival order (those
+    sent to a plugin URL as the oracle reads them)."""
     arrived: list[dict[str, Any]] = []
     claimed: set[tuple[str, str]] = set()
-    for batch, body_kind in zip(plan.batches, plan.bodies, strict=True):
+    stored = 0
+    plugin_events: set[bytes] = set()
+    """The distinct events sent to the plugin URLs: each is stored once, however often sent."""
+    for whole, body_kind, resend in zip(plan.batches, plan.bodies, plan.resend, strict=True):
+        to_plugin = [event for event, fault in whole if fault is None and event.get(VIA_PLUGIN)]
+        send_to_plugin(world, to_plugin, resend)
+        arrived += [as_plugin_sends(event)[1] for event in to_plugin]
+        for event in to_plugin:
+            sent = as_plugin_sends(event)[0]
+            plugin_events.add(orjson.dumps({**sent, "device_id": sent["device_id"].lower()}))
+        batch = [(event, fault) for event, fault in whole if not event.get(VIA_PLUGIN)]
+        if not batch:
+            continue
         if body_kind == "json":
             body = orjson.dumps([event for event, _ in batch])
             content_type = "application/json"
@@ -581,6 +641,11 @@ def ingest(world: World, plan: Plan) -> list[dict[str, Any]]:
         assert [r["index"] for r in answer["rejected"]] == [index for index, _ in rejected]
         for got, (_, field) in zip(answer["rejected"], rejected, strict=True):
             assert field in got["error"], (got, field)
+        stored += accepted
+    if isinstance(world.store, SQLiteStore):
+        with closing(sqlite3.connect(world.store.path)) as conn:
+            (rows,) = conn.execute("SELECT count(*) FROM events").fetchone()
+        assert rows == stored + len(plugin_events)
     return arrived
 
 
@@ -647,6 +712,7 @@ def check_range(world: World, oracle: Oracle, query: Range) -> None:
                 check_refused(response, 403, "You can't access this app", where)
             else:
                 check_response(response, expected(), where)
+        check_adoption(world, oracle, app_id, min(to, TODAY), slash)
     for label, org_id in world.orgs.items():
         path = f"/statistics/org/{org_id}{slash}"
         expected = oracle.org_statistics(
@@ -661,6 +727,27 @@ def check_range(world: World, oracle: Oracle, query: Range) -> None:
             check_refused(response, 404, "No organizations found", where)
         else:
             check_response(response, expected, where)
+
+
+def check_adoption(world: World, oracle: Oracle, app_id: str, day: date, slash: str) -> None:
+    """share, count and first_day exactly as the oracle's; the forecast as the fit of the
+    oracle's share curve (the forecast is an estimate: its method is checked on its own)."""
+    path = f"/statistics/app/{app_id}/adoption{slash}"
+    response = world.get(path, world.keys["owner"], {"date": day.isoformat()})
+    where = f"GET {path} date={day}"
+    if app_id in oracle.deleted:
+        check_refused(response, 403, "You can't access this app", where)
+        return
+    expected = []
+    for row in oracle.adoption(app_id, day):
+        first = date.fromisoformat(row["first_day"])
+        days = forecast(row.pop("curve"))
+        row["forecast"] = {
+            f"{level:.0f}": None if at is None else (first + timedelta(days=at)).isoformat()
+            for level, at in days.items()
+        }
+        expected.append(row)
+    check_response(response, {"date": day.isoformat(), "versions": expected}, where)
 
 
 # --- the properties ---------------------------------------------------------------------------
@@ -685,6 +772,7 @@ def answers(w: World, queries: list[Range]) -> list[tuple[str, int, bytes]]:
     owner = w.keys["owner"]
     targets = [(f"app {app}", f"/statistics/app/{app}", owner) for app in APPS]
     targets += [(f"usage {app}", f"/statistics/app/{app}/bundle_usage", owner) for app in APPS]
+    targets += [(f"adoption {app}", f"/statistics/app/{app}/adoption", owner) for app in APPS]
     targets += [(f"org {label}", f"/statistics/org/{w.orgs[label]}", owner) for label in ORGS]
     targets += [(f"user {name}", "/statistics/user", key) for name, key in w.keys.items()]
     result = []

@@ -7,7 +7,12 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otastats.ingest.device_intervals import WINDOW_DAYS, IntervalDeltas, merge_activity
+from otastats.ingest.device_intervals import (
+    WINDOW_DAYS,
+    IntervalDeltas,
+    merge_activity,
+    neighbourhood,
+)
 from otastats.storage.base import DayState
 
 APP = "com.example.app"
@@ -52,13 +57,20 @@ def incremental(arrivals: list[list[tuple[int, str, int]]]) -> IntervalDeltas:
     deltas = IntervalDeltas()
     stored: dict[int, DayState] = {}
     for batch in arrivals:
-        new = dict(stored)
+        # Only the stored days near the batch's days are read, as the store does.
+        ranges = neighbourhood(day for day, _, _ in batch)
+        old = {day: state for day, state in stored.items() if within(day, ranges)}
+        new = dict(old)
         dirty = {day for day, version, ts in batch if merge_activity(new, day, version, ts)}
-        changed = {day for day in dirty if day not in stored or stored[day][0] != new[day][0]}
+        changed = {day for day in dirty if day not in old or old[day][0] != new[day][0]}
         if changed:
-            deltas.replace_days(APP, stored, new, changed)
-        stored = new
+            deltas.replace_days(APP, old, new, changed)
+        stored.update((day, new[day]) for day in dirty)
     return deltas
+
+
+def within(day: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(low <= day <= high for low, high in ranges)
 
 
 def test_one_checkin_counts_for_thirty_days() -> None:
@@ -91,14 +103,21 @@ def test_at_equal_timestamps_the_greatest_version_name_wins() -> None:
     assert states[100] == ("1.0", 42)  # the latest check-in of the day decides
 
 
+def test_the_neighbourhood_of_days_is_30_days_either_side_merged() -> None:
+    assert neighbourhood([]) == []
+    assert neighbourhood([100]) == [(70, 130)]
+    assert neighbourhood([100, 161, 100]) == [(70, 191)]  # 131 follows 130: one range
+    assert neighbourhood([162, 100]) == [(70, 130), (132, 192)]
+
+
 checkin = st.tuples(
-    st.integers(min_value=0, max_value=90),
+    st.integers(min_value=0, max_value=200),
     st.sampled_from(["1.0", "1.1", "2.0"]),
     st.integers(min_value=0, max_value=3),
 )
 
 
-@given(st.lists(checkin, min_size=1, max_size=12), st.randoms(use_true_random=False))
+@given(st.lists(checkin, min_size=1, max_size=16), st.randoms(use_true_random=False))
 def test_any_order_and_batching_equals_the_brute_force(
     checkins: list[tuple[int, str, int]], rng: object
 ) -> None:
@@ -110,7 +129,7 @@ def test_any_order_and_batching_equals_the_brute_force(
     cuts = sorted(rng.sample(range(len(shuffled) + 1), k=min(3, len(shuffled) + 1)))
     batches = [shuffled[a:b] for a, b in itertools.pairwise([0, *cuts, len(shuffled)])]
     deltas = incremental(batches)
-    days = range(-1, 125)
+    days = range(-1, 235)
     expected_mau, expected_versions = brute_force(fold(checkins), days)
     mau, versions = levels(deltas, days)
     assert mau == expected_mau

@@ -238,6 +238,21 @@ REJECTIONS = [
         "timestamp: must not be more than 5 minutes in the future",
         id="timestamp-future-by-its-offset",
     ),
+    pytest.param(
+        {**SEEN, "timestamp": "1999-12-31T23:59:59.999999Z"},
+        "timestamp",
+        "timestamp: must not be before 2000-01-01T00:00:00Z",
+        id="timestamp-before-2000",
+    ),
+    pytest.param(
+        {**SEEN, "timestamp": "0001-01-01T00:00:00Z"},
+        "timestamp",
+        "timestamp: must not be before 2000-01-01T00:00:00Z",
+        id="timestamp-year-1",
+    ),
+    pytest.param(
+        {**SEEN, "timestamp": "２024-03-15T01:00:00Z"}, "timestamp", None, id="timestamp-wide-digit"
+    ),
     pytest.param({**SEEN, "platform": "windows"}, "platform", None, id="platform-unknown"),
     pytest.param({**SEEN, "platform": "IOS"}, "platform", None, id="platform-case"),
     pytest.param(without(SEEN, "platform"), "platform", None, id="platform-missing"),

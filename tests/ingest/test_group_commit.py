@@ -71,3 +71,49 @@ def test_a_failed_transaction_fails_its_batches_and_stores_nothing(
         writes.write(prepared)
     good = writes.write(prepare(store, [check_in(1, "a")], NOW, existing_app))
     assert (good.accepted, good.duplicates) == (1, 0)
+
+
+def test_a_failed_group_is_written_again_batch_by_batch(
+    store: SQLiteStore, tenants: Tenants
+) -> None:
+    tenants.app("com.example.app", tenants.org())
+    writes = GroupCommit(store)
+    release = threading.Event()
+    transactions = 0
+    real_writer = store.writer
+
+    def held_writer():  # type: ignore[no-untyped-def]
+        # The first transaction waits until the other requests queue up behind it, so that
+        # they share the next one.
+        nonlocal transactions
+        transactions += 1
+        if transactions == 1:
+            release.wait(10)
+        return real_writer()
+
+    store.writer = held_writer  # type: ignore[method-assign]
+    bad = prepare(store, [check_in(2, "b")], NOW, existing_app)
+    bad.allowed[0].ts = "not a number"  # type: ignore[assignment]
+    requests = [
+        prepare(store, [check_in(1, "a")], NOW, existing_app),
+        bad,
+        prepare(store, [check_in(3, "c"), check_in(4, "d")], NOW, existing_app),
+    ]
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(writes.write, requests[0])
+        while transactions == 0:
+            threading.Event().wait(0.01)
+        others = [pool.submit(writes.write, prepared) for prepared in requests[1:]]
+        while len(writes._waiting) < 2:
+            threading.Event().wait(0.01)
+        release.set()
+        assert first.result().accepted == 1
+        with pytest.raises(TypeError):
+            others[0].result()
+        assert (others[1].result().accepted, others[1].result().duplicates) == (2, 0)
+    # The held one, the shared one that failed, then each of its two batches alone.
+    assert transactions == 4
+    rows = store.metric_rows(["com.example.app"], 19797, 19797, by_app=False)
+    assert rows.days[None][19797][0] == 3  # devices 1, 3 and 4; nothing of device 2
+    again = writes.write(prepare(store, [check_in(2, "b")], NOW, existing_app))
+    assert (again.accepted, again.duplicates) == (1, 0)  # its event id was not kept

@@ -165,6 +165,26 @@ def test_a_date_time_with_an_offset_is_taken_as_its_utc_date(world: World) -> No
     assert [point["date"] for point in points] == ["2024-03-10"]
 
 
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("from", {"from": "２024-03-01", "to": "2024-03-10"}),
+        ("to", {"from": "2024-03-01", "to": "2024-03-1０"}),
+        ("from", {"from": "2024-03-01T00:00:0０Z", "to": "2024-03-10"}),
+    ],
+)
+def test_a_date_with_a_digit_that_is_not_ascii_is_400_naming_it(
+    world: World, name: str, params: dict[str, str]
+) -> None:
+    for path in (f"/statistics/app/{APP}/", f"/statistics/app/{APP}/bundle_usage"):
+        response = get(world.client, world.key, path, **params)
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "status": "Invalid body",
+            "error": f"{name}: must be a date YYYY-MM-DD, or an RFC 3339 date-time with an offset",
+        }
+
+
 # --- GET /statistics/org/:org_id/ -----------------------------------------------------------------
 
 

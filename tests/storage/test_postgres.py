@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from otastats.ingest.service import existing_app, ingest
 from otastats.storage import open_store
 from otastats.storage.open import UnsupportedDatabase
 from otastats.storage.postgres import SCHEMA_VERSION, PostgresStore
@@ -20,6 +21,7 @@ METRIC_TABLES = {
     "device_days",
     "level_deltas",
     "version_deltas",
+    "version_days",
     "versions",
     "bundle_events",
     "health_device_days",
@@ -27,7 +29,19 @@ METRIC_TABLES = {
     "health_days",
     "health_totals",
 }
-REFERENCE_TABLES = {"orgs", "users", "members", "apps", "api_keys", "meta", "schema_version"}
+REFERENCE_TABLES = {
+    "orgs",
+    "users",
+    "members",
+    "apps",
+    "api_keys",
+    "meta",
+    "schema_version",
+    "alerts",
+    "alert_calls",
+    "alert_attempts",
+    "plugin_tokens",
+}
 
 
 @pytest.fixture
@@ -85,6 +99,33 @@ def test_db_upgrade_creates_then_keeps_the_schema(postgres_url: str, tmp_path: P
     assert first.data == {"backend": "postgresql", "from_version": 0, "to_version": SCHEMA_VERSION}
     again = run_cli("db", "upgrade", database=postgres_url, cwd=tmp_path)
     assert again.data["from_version"] == SCHEMA_VERSION
+
+
+def test_version_2_databases_get_the_versions_of_their_device_days(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    try:
+        store.create_org("o", "Acme", 0)
+        store.create_app("com.example.app", "o", 0)
+        events = [
+            {"type": "device_seen", "app_id": "com.example.app", "device_id": f"d{n}",
+             "timestamp": f"2024-03-{10 + n}T12:00:00Z", "version_name": f"1.0.{n}",
+             "platform": "ios"}
+            for n in range(3)
+        ]  # fmt: skip
+        ingest(store, events, 1_710_504_000_000_000, existing_app)
+        expected = store.version_rows("com.example.app", 19795, 19797)
+    finally:
+        store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # version 3 had no version_days
+        conn.execute("DROP TABLE version_days")
+        conn.execute("UPDATE schema_version SET version = 3")
+    upgraded = PostgresStore(postgres_url)
+    try:
+        assert upgraded.upgraded_from == 3
+        assert upgraded.version_rows("com.example.app", 19795, 19797) == expected
+        assert set(expected.days) | set(expected.base) == {"1.0.0", "1.0.1", "1.0.2"}
+    finally:
+        upgraded.close()
 
 
 def test_an_unreachable_server_is_named_at_once() -> None:
@@ -154,6 +195,7 @@ def test_the_sql_keeps_the_citus_rules() -> None:
             source / "postgres_write.py",
             source / "health_postgres.py",
             source / "health_backfill.py",
+            source / "alerts_postgres.py",
         ]
     ).upper()
     text = text.replace('" "', "")  # adjacent string literals are one statement

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from otastats.ingest.service import existing_app, ingest
 from otastats.storage import open_store
 from otastats.storage.open import UnsupportedDatabase
 from otastats.storage.sqlite import SCHEMA_VERSION, SchemaTooNew, SQLiteStore
+
+NOW = 1_710_504_000_000_000  # 2024-03-15T12:00:00Z
 
 
 def test_the_schema_is_created_and_data_survives_a_reopen(tmp_path: Path) -> None:
@@ -108,3 +111,31 @@ def test_version_2_databases_keep_their_events_and_gain_the_action_column(
             (0, "d", None)
         ]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_version_3_databases_get_the_versions_of_their_device_days(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    store = SQLiteStore(str(path))
+    try:
+        store.create_org("o", "Acme", 0)
+        store.create_app("com.example.app", "o", 0)
+        events = [
+            {"type": "device_seen", "app_id": "com.example.app", "device_id": f"d{n}",
+             "timestamp": f"2024-03-{10 + n}T12:00:00Z", "version_name": f"1.0.{n}",
+             "platform": "ios"}
+            for n in range(3)
+        ]  # fmt: skip
+        ingest(store, events, NOW, existing_app)
+        expected = store.version_rows("com.example.app", 19795, 19797)
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:  # version 4 had no version_days
+        conn.execute("DROP TABLE version_days")
+        conn.execute("PRAGMA user_version=4")
+    upgraded = SQLiteStore(str(path))
+    try:
+        assert upgraded.upgraded_from == 4
+        assert upgraded.version_rows("com.example.app", 19795, 19797) == expected
+        assert set(expected.days) | set(expected.base) == {"1.0.0", "1.0.1", "1.0.2"}
+    finally:
+        upgraded.close()

@@ -1,8 +1,11 @@
-"""Request-rate limits: per API key, and per client address for failed authentications.
+"""Request-rate limits: per API key, per client address for failed authentications, and per
+plugin URL token and client address.
 
-Both are moving windows of the ``limits`` library. Its counters live where
+All are moving windows of the ``limits`` library. The counters of the first two live where
 ``OTASTATS_RATE_LIMIT_STORE`` says: in the database (shared by every server process on it), in
-Redis (shared by every process using that server), or in this process's memory.
+Redis (shared by every process using that server), or in this process's memory. The plugin
+limit is counted in Redis when that is the store, else in this process's memory: a database
+count is a write transaction, which would cost a third of the CPU of a plugin request.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class RateLimits:
     per_key: RateLimitItem | None
     auth_failures: RateLimitItem | None
     limiter: strategies.RateLimiter
+    per_plugin_client: RateLimitItem | None = None
+    """Requests a minute to the plugin URLs of one token from one client address."""
+    plugin_limiter: strategies.RateLimiter | None = None
 
     @classmethod
     def in_memory(cls, per_key_per_minute: int, auth_failures: int) -> RateLimits:
@@ -40,6 +46,19 @@ class RateLimits:
         cls, settings: Settings, store: Store, *, redis_prefix: str = "otastats"
     ) -> RateLimits:
         """Counters where the settings say; ``store`` is the database the service uses."""
+        limits = cls._key_limits(settings, store, redis_prefix)
+        if settings.plugin_rate_limit:
+            limits.per_plugin_client = RateLimitItemPerMinute(settings.plugin_rate_limit)
+            counters = (
+                _redis(settings, redis_prefix)
+                if settings.counters_store == "redis"
+                else storage.MemoryStorage()
+            )
+            limits.plugin_limiter = strategies.MovingWindowRateLimiter(counters)
+        return limits
+
+    @classmethod
+    def _key_limits(cls, settings: Settings, store: Store, redis_prefix: str) -> RateLimits:
         per_minute, failures = settings.rate_limit, settings.auth_failure_limit
         where = settings.counters_store
         if where == "memory" or not (per_minute or failures):
@@ -99,6 +118,18 @@ class RateLimits:
                 f"Too many requests with this API key; at most {item.amount} a minute",
                 self._retry_after(item, "key", key_id),
             )
+
+    def hit_plugin(self, token_id: str, address: str) -> None:
+        """Count a request to a plugin URL; TooManyRequests (with its retry delay) when over."""
+        item, limiter = self.per_plugin_client, self.plugin_limiter
+        if item is None or limiter is None or limiter.hit(item, "plugin", token_id, address):
+            return
+        stats = limiter.get_window_stats(item, "plugin", token_id, address)
+        raise TooManyRequests(
+            f"Too many requests to this plugin URL from this address; at most {item.amount}"
+            " a minute",
+            max(1, math.ceil(stats.reset_time - time.time())),
+        )
 
     def _retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
         stats = self.limiter.get_window_stats(item, *identifiers)

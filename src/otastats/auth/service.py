@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from otastats.auth.keys import hash_key
 from otastats.auth.permissions import Principal
@@ -27,7 +28,7 @@ def authenticate(store: Store, presented: str | None, now: int) -> Principal:
     return Principal(key, store.memberships(key.user_id))
 
 
-def presented_key(headers: dict[str, str]) -> str | None:
+def presented_key(headers: Mapping[str, str]) -> str | None:
     """The key from ``authorization`` (bare or ``Bearer``), ``capgkey`` or ``x-api-key``."""
     value = headers.get("authorization")
     if value:

@@ -8,11 +8,13 @@ from collections.abc import Mapping
 import orjson
 
 from otastats.ingest.bundle_storage import storage_delta
-from otastats.ingest.device_intervals import IntervalDeltas, merge_activity
+from otastats.ingest.device_intervals import IntervalDeltas, merge_activity, neighbourhood
 from otastats.ingest.health_state import apply_health
 from otastats.ingest.schemas import BUNDLE_CREATED, BUNDLE_DELETED, DOWNLOAD, Event
 from otastats.storage.base import DeviceKey, EventRow, WriteTx
 from otastats.timeparse import MICROS_PER_DAY
+
+_INT64_MAX = 2**63 - 1
 
 
 def apply_events(tx: WriteTx, events: list[Event]) -> None:
@@ -36,7 +38,15 @@ def apply_events(tx: WriteTx, events: list[Event]) -> None:
     deltas = IntervalDeltas()
     _apply_activity(tx, activity, deltas)
     storage = _apply_bundles(tx, bundles)
+    # A day's storage delta is a difference of two changes of levels in [0, 2^63 - 1], so it
+    # may lie outside the 64 bits a database takes: such a delta is added in two halves, the
+    # stored value passing through their midpoint, which lies in range.
+    second = {key: change // 2 for key, change in storage.items() if abs(change) > _INT64_MAX}
+    for key, half in second.items():
+        storage[key] -= half
     tx.add_level_deltas(deltas.mau, storage)
+    if second:
+        tx.add_level_deltas({}, second)
     tx.add_version_deltas(deltas.versions)
     tx.add_bandwidth(bandwidth)
     tx.note_first_seen(first_seen)
@@ -55,7 +65,12 @@ def _apply_activity(
 ) -> None:
     if not activity:
         return
-    stored = tx.load_device_days(activity)
+    stored = tx.load_device_days(
+        {
+            key: neighbourhood(event.ts // MICROS_PER_DAY for event in device_events)
+            for key, device_events in activity.items()
+        }
+    )
     writes: list[tuple[str, str, int, str, int]] = []
     for key, device_events in activity.items():
         old = stored.get(key, {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable
 
 from otastats.storage.base import DayState
 
@@ -56,6 +57,25 @@ class IntervalDeltas:
             if day in old:
                 self._interval(app_id, old_days, old, day, -1)
             self._interval(app_id, new_days, new, day, +1)
+
+
+def neighbourhood(days: Iterable[int]) -> list[tuple[int, int]]:
+    """The inclusive day ranges of a device's stored days that a change of ``days`` needs.
+
+    A changed day's interval ends at most 30 days after it, and the interval of the activity
+    day before it changes only when that day is less than 30 days earlier: the stored days
+    within 30 days either side of each changed day are all that moving the deltas reads. (A
+    day further back that happens to be read as a neighbour has its interval removed and added
+    unchanged.) Overlapping ranges are merged, so no day is read twice.
+    """
+    ranges: list[tuple[int, int]] = []
+    for day in sorted(set(days)):
+        low, high = day - WINDOW_DAYS, day + WINDOW_DAYS
+        if ranges and low <= ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], high)
+        else:
+            ranges.append((low, high))
+    return ranges
 
 
 def merge_activity(states: dict[int, DayState], day: int, version: str, ts: int) -> bool:

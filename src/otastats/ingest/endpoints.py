@@ -7,36 +7,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from otastats.auth.dependencies import Authenticated, Context
-from otastats.config import MAX_BODY_BYTES
-from otastats.errors import AppForbidden, InvalidBody, PayloadTooLarge
+from otastats.auth.dependencies import Context, Writer
+from otastats.errors import AppForbidden, InvalidBody
 from otastats.ingest.body import decode_body
 from otastats.ingest.schemas_openapi import IngestAnswer, request_body
 from otastats.ingest.service import IngestResult, prepare
+from otastats.request_body import read_limited_body
 from otastats.schemas import API_KEY, PAYLOAD_TOO_LARGE, error_response, key_errors
 
 router = APIRouter(tags=["ingestion"], dependencies=API_KEY)
-
-_TOO_LARGE = f"body: larger than {MAX_BODY_BYTES:,} bytes; send the events in several requests"
-
-
-async def read_limited_body(request: Request) -> bytes:
-    """The body, refused with 413 as soon as it is known to pass the size limit."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > MAX_BODY_BYTES:
-                raise PayloadTooLarge(_TOO_LARGE)
-        except ValueError:
-            raise InvalidBody("content-length: must be a whole number") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(_TOO_LARGE)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(
@@ -48,21 +27,24 @@ async def read_limited_body(request: Request) -> bytes:
         400: error_response(
             InvalidBody.status,
             "a body that cannot be parsed (not a JSON array, or NDJSON of which no line is JSON),"
-            " or a malformed content-length",
+            " JSON nested too deep or holding too many values, or a malformed content-length",
         ),
-        403: error_response(AppForbidden.status, "the key has mode `read`"),
+        403: error_response(
+            AppForbidden.status, "the key has mode `read` (answered before the body is read)"
+        ),
         413: PAYLOAD_TOO_LARGE,
         **key_errors("Cannot ingest events"),
     },
 )
-async def ingest_events(request: Request, principal: Authenticated, context: Context) -> Response:
+async def ingest_events(request: Request, principal: Writer, context: Context) -> Response:
+    # The key was judged (Writer) before this line: a read key's body is never read.
     body = await read_limited_body(request)
-    events = decode_body(body, request.headers.get("content-type"))
-    if not principal.may_write:
-        raise AppForbidden()
+    content_type = request.headers.get("content-type")
     now = context.now()
 
+    # Decoding too runs off the event loop: a large body takes tens of milliseconds.
     def validate_and_write() -> IngestResult:
+        events = decode_body(body, content_type)
         prepared = prepare(context.store, events, now, principal.write_refusal)
         return context.writes.write(prepared)
 

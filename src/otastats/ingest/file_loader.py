@@ -43,12 +43,14 @@ def load_files(
     *,
     chunk: int,
     chunks_per_commit: int = 1,
+    after_commit: Callable[[list[str]], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest each file ('-' for stdin); rejections carry the file and the line's index.
 
     The lines are decoded, validated and written ``chunk`` at a time, and committed every
     ``chunks_per_commit`` chunks: with large indexes, each commit writes every page its
     transaction touched, so fewer, larger transactions write each page less often.
+    ``after_commit`` is called with the apps of each committed transaction.
     """
     total = IngestResult()
     rejected: list[dict[str, object]] = []
@@ -65,9 +67,12 @@ def load_files(
         pieces = enumerate(_file_chunks(progress, names, chunk))
         # Lazy groups of chunks_per_commit chunks: one chunk in memory at a time.
         for _, group in groupby(pieces, key=lambda numbered: numbered[0] // chunks_per_commit):
+            written: set[str] = set()
             with store.writer() as tx:
                 for _, (name, seen, batch, taken, task) in group:
-                    result = write_all(tx, [prepare(store, batch, clock(), existing_app)])[0]
+                    prepared = prepare(store, batch, clock(), existing_app)
+                    written.update(event.app_id for event in prepared.allowed)
+                    result = write_all(tx, [prepared])[0]
                     rejected.extend(
                         {"file": name, "index": index + seen, "error": error}
                         for index, error in result.rejected
@@ -75,6 +80,8 @@ def load_files(
                     total.accepted += result.accepted
                     total.duplicates += result.duplicates
                     progress.update(task, advance=taken, events=seen + len(batch))
+            if after_commit is not None and written:
+                after_commit(sorted(written))
     return {"accepted": total.accepted, "duplicates": total.duplicates, "rejected": rejected}
 
 

@@ -2,13 +2,15 @@
 
 Each acknowledged request must be on disk, so every commit waits for the disk to sync. When
 several requests are waiting to write, the first of them writes all the waiting batches in one
-transaction, in the order they arrived, and one sync acknowledges them all. A failure fails
-every batch of that transaction, and none of them is stored.
+transaction, in the order they arrived, and one sync acknowledges them all. When that
+transaction fails, none of it is stored, and each batch is written again in a transaction of its
+own: a request that fails (whatever the reason, one tenant's or not) fails only itself.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from otastats.ingest.service import IngestResult, Prepared, write_all
@@ -24,8 +26,13 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, after_commit: Callable[[list[str]], None] | None = None
+    ) -> None:
         self._store = store
+        self._after_commit = after_commit
+        """Called with the apps of each committed transaction, before its requests are
+        answered (the alerts of those apps are evaluated there)."""
         self._changed = threading.Condition()
         self._waiting: list[_Pending] = []
         self._writing = False
@@ -48,19 +55,34 @@ class GroupCommit:
         return mine.result
 
     def _write(self, batch: list[_Pending]) -> None:
-        results: list[IngestResult] = []
-        error: BaseException | None = None
         try:
             with self._store.writer() as tx:
                 results = write_all(tx, [pending.prepared for pending in batch])
-        except BaseException as exc:  # every batch of the failed transaction reports it
-            error = exc
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                for pending in batch:
+                    self._write_alone(pending)
+        else:
+            for pending, result in zip(batch, results, strict=True):
+                pending.result = result
+            self._committed(batch)
         with self._changed:
-            for index, pending in enumerate(batch):
-                if error is None:
-                    pending.result = results[index]
-                else:
-                    pending.error = error
+            for pending in batch:
                 pending.finished = True
             self._writing = False
             self._changed.notify_all()
+
+    def _write_alone(self, pending: _Pending) -> None:
+        try:
+            with self._store.writer() as tx:
+                pending.result = write_all(tx, [pending.prepared])[0]
+        except BaseException as exc:  # reported to this request alone
+            pending.error = exc
+        else:
+            self._committed([pending])
+
+    def _committed(self, batch: list[_Pending]) -> None:
+        if self._after_commit is not None:
+            self._after_commit(sorted({e.app_id for p in batch for e in p.prepared.allowed}))

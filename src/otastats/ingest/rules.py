@@ -13,6 +13,9 @@ from collections.abc import Callable
 
 MAX_TEXT = 255
 MAX_FUTURE_MICROS = 5 * 60 * 1_000_000
+MIN_TIMESTAMP = 946_684_800_000_000
+"""2000-01-01T00:00:00Z: no OTA platform reported activity before it, so an earlier instant is
+an error, and it bounds the days of history a device or an app can have."""
 PLUGIN_PAST_MICROS = 30 * 86_400 * 1_000_000
 """A plugin event older than this (a device clock far off) is taken at its moment of receipt."""
 MAX_DEVICE_ID = 64

@@ -10,6 +10,7 @@ from otastats.ingest.rules import (
     CHECK_IN_ACTIONS,
     MAX_FUTURE_MICROS,
     MAX_TEXT,
+    MIN_TIMESTAMP,
     NUL_ERROR,
     PLATFORMS,
     EventError,
@@ -180,6 +181,8 @@ def _timestamp(value: object, now: int) -> int:
         raise EventError(
             "timestamp: must be an RFC 3339 date-time with an offset, like 2024-01-01T12:00:00Z"
         )
+    if ts < MIN_TIMESTAMP:
+        raise EventError("timestamp: must not be before 2000-01-01T00:00:00Z")
     if ts > now + MAX_FUTURE_MICROS:
         raise EventError("timestamp: must not be more than 5 minutes in the future")
     return ts

@@ -29,11 +29,19 @@ Timestamp = Annotated[
     str,
     Field(
         json_schema_extra={"format": "date-time"},
-        description="RFC 3339 with an offset; at most 5 minutes in the future",
+        description="RFC 3339 with an offset, ASCII digits; not before 2000-01-01T00:00:00Z,"
+        " at most 5 minutes in the future",
         examples=["2024-01-01T12:00:00Z"],
     ),
 ]
-Bytes = Annotated[int, Field(ge=0, le=MAX_BYTES)]
+Bytes = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_BYTES,
+        description="Rejected when it would take one of the app's byte figures past 2^63 - 1",
+    ),
+]
 EventId = Annotated[
     str,
     Field(

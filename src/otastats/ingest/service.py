@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from otastats.ingest.apply import apply_events
 from otastats.ingest.body import Undecodable
+from otastats.ingest.byte_limits import ByteLimits
 from otastats.ingest.rules import EventError
 from otastats.ingest.schemas import Event, validate_event
 from otastats.storage.base import Store, WriteTx
@@ -52,6 +53,8 @@ class Prepared:
 
     allowed: list[Event]
     rejected: dict[int, str]
+    positions: list[int]
+    """The index of each allowed event in the request."""
 
 
 def prepare(store: Store, raw_events: Sequence[object], now: int, check: AppCheck) -> Prepared:
@@ -68,24 +71,45 @@ def prepare(store: Store, raw_events: Sequence[object], now: int, check: AppChec
     apps = store.get_apps({event.app_id for _, event in valid})
     reasons = {app_id: check(apps.get(app_id)) for app_id in {e.app_id for _, e in valid}}
     allowed: list[Event] = []
+    positions: list[int] = []
     for index, event in valid:
         reason = reasons[event.app_id]
         if reason is None:
             allowed.append(event)
+            positions.append(index)
         else:
             rejected[index] = reason
-    return Prepared(allowed, rejected)
+    return Prepared(allowed, rejected, positions)
 
 
 def write_prepared(tx: WriteTx, prepared: Prepared) -> IngestResult:
-    """Deduplicate and apply one prepared request inside an open write transaction."""
+    """Deduplicate, check the byte limits and apply one prepared request inside an open write
+    transaction. Only an accepted event keeps its event id: one rejected for its bytes leaves
+    the id free, for a later event of the same request too."""
     allowed = prepared.allowed
-    with_ids = [event for event in allowed if event.event_id is not None]
-    claimed = tx.claim_event_ids([(e.app_id, e.event_id or "") for e in with_ids])
-    duplicate = {id(event) for event, new in zip(with_ids, claimed, strict=True) if not new}
-    fresh = [event for event in allowed if id(event) not in duplicate]
+    keys = [(e.app_id, e.event_id) for e in allowed if e.event_id is not None]
+    claimed = tx.claim_event_ids(keys)
+    new_keys = {key for key, new in zip(keys, claimed, strict=True) if new}
+    kept: set[tuple[str, str]] = set()
+    limits = ByteLimits(tx, allowed)
+    rejected = dict(prepared.rejected)
+    fresh: list[Event] = []
+    duplicates = 0
+    for position, event in zip(prepared.positions, allowed, strict=True):
+        key = None if event.event_id is None else (event.app_id, event.event_id)
+        if key is not None and (key not in new_keys or key in kept):
+            duplicates += 1
+            continue
+        error = limits.admit(event)
+        if error is not None:
+            rejected[position] = error
+            continue
+        fresh.append(event)
+        if key is not None:
+            kept.add(key)
+    tx.release_event_ids(sorted(new_keys - kept))
     apply_events(tx, fresh)
-    return IngestResult(len(fresh), len(duplicate), sorted(prepared.rejected.items()))
+    return IngestResult(len(fresh), duplicates, sorted(rejected.items()))
 
 
 def write_all(tx: WriteTx, batches: Sequence[Prepared]) -> list[IngestResult]:

@@ -100,3 +100,24 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+ADOPTION_COLUMNS = ("version", "share", "count", "first_day", "forecast_50", "forecast_90")
+
+
+def adoption_csv(answer: Mapping[str, Any]) -> str:
+    """``version,share,count,first_day,forecast_50,forecast_90``: one row per version, in the
+    order of the JSON ``versions``; a null forecast is an empty cell."""
+    versions: Sequence[Mapping[str, Any]] = answer["versions"]
+    rows = (
+        [
+            _text(row["version"]),
+            f"{row['share']:.1f}",
+            row["count"],
+            row["first_day"],
+            row["forecast"]["50"] or "",
+            row["forecast"]["90"] or "",
+        ]
+        for row in versions
+    )
+    return _table(ADOPTION_COLUMNS, rows)

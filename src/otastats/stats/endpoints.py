@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -14,10 +13,18 @@ from otastats.auth.dependencies import Authenticated, Context
 from otastats.health.schemas import HEALTH_CSV, Health
 from otastats.schemas import API_KEY
 from otastats.stats import service
-from otastats.stats.csv_export import breakdown_csv, bundle_usage_csv, health_csv, points_csv
-from otastats.stats.parser import StatsQuery, parse_query
+from otastats.stats.csv_export import (
+    adoption_csv,
+    breakdown_csv,
+    bundle_usage_csv,
+    health_csv,
+    points_csv,
+)
+from otastats.stats.json_answer import encode
+from otastats.stats.parser import StatsQuery, parse_adoption_day, parse_query
 from otastats.stats.response_format import CSV_MEDIA_TYPE, wants_csv
 from otastats.stats.schemas import (
+    ADOPTION_CSV,
     APP_ERRORS,
     APP_ID,
     BUNDLE_USAGE_CSV,
@@ -26,6 +33,7 @@ from otastats.stats.schemas import (
     POINTS,
     POINTS_CSV,
     USER_ERRORS,
+    Adoption,
     BundleUsage,
     OrgBreakdown,
     StatsPoint,
@@ -38,7 +46,7 @@ router = APIRouter(prefix="/statistics", tags=["statistics"], dependencies=API_K
 
 
 def _json(value: Any) -> Response:
-    return Response(orjson.dumps(value), media_type="application/json", headers={"Vary": "Accept"})
+    return Response(encode(value), media_type="application/json", headers={"Vary": "Accept"})
 
 
 def _csv(text: str, name: str, query: StatsQuery) -> Response:
@@ -46,11 +54,15 @@ def _csv(text: str, name: str, query: StatsQuery) -> Response:
     if query.to_day > query.from_day:
         days += "-" + day_to_iso(query.to_day)
     daily = "-daily" if query.no_accumulate else ""
+    return _csv_file(text, f"{name}-{days}{daily}")
+
+
+def _csv_file(text: str, name: str) -> Response:
     return Response(
         text.encode(),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="otastats-{name}-{days}{daily}.csv"',
+            "Content-Disposition": f'attachment; filename="otastats-{name}.csv"',
             "Vary": "Accept",
         },
     )
@@ -109,7 +121,9 @@ def org_statistics(request: Request, principal: Authenticated, context: Context)
     org_id: str = request.path_params["org_id"]
     query = parse_query(request.query_params, today(context.clock()), ("breakdown", "noAccumulate"))
     as_csv = _as_csv(request)
-    answer = service.org_statistics(context.store, principal, org_id, query)
+    answer = service.org_statistics(
+        context.store, principal, org_id, query, context.settings.max_answer_rows
+    )
     if not as_csv:
         return _json(answer)
     if isinstance(answer, dict):
@@ -149,7 +163,9 @@ def bundle_usage(request: Request, principal: Authenticated, context: Context) -
     app_id: str = request.path_params["app_id"]
     query = parse_query(request.query_params, today(context.clock()))
     as_csv = _as_csv(request)
-    answer = service.app_bundle_usage(context.store, principal, app_id, query)
+    answer = service.app_bundle_usage(
+        context.store, principal, app_id, query, context.settings.max_answer_rows
+    )
     if as_csv:
         return _csv(bundle_usage_csv(answer), f"bundle-usage-{app_id}", query)
     return _json(answer)
@@ -177,4 +193,28 @@ def health(request: Request, principal: Authenticated, context: Context) -> Resp
     answer = service.app_health(context.store, principal, app_id, query)
     if as_csv:
         return _csv(health_csv(answer), f"health-{app_id}", query)
+    return _json(answer)
+
+
+@_route(
+    "/app/{app_id}/adoption",
+    summary="Each version's share on one day, its first day, and when it may reach 50 % and 90 %",
+    openapi_extra=parameters(APP_ID, query=("date", "format")),
+    responses={
+        **ok(
+            Adoption,
+            ADOPTION_CSV,
+            "The date, and every version with devices on it: bundle_usage's share and count, the"
+            " version's first day, and the forecast days",
+        ),
+        **APP_ERRORS,
+    },
+)
+def adoption(request: Request, principal: Authenticated, context: Context) -> Response:
+    app_id: str = request.path_params["app_id"]
+    day = parse_adoption_day(request.query_params, today(context.clock()))
+    as_csv = _as_csv(request)
+    answer = service.app_adoption(context.store, principal, app_id, day)
+    if as_csv:
+        return _csv_file(adoption_csv(answer), f"adoption-{app_id}-{day_to_iso(day)}")
     return _json(answer)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from otastats.errors import InvalidBody
-from otastats.timeparse import date_to_day, parse_day
+from otastats.timeparse import date_to_day, day_to_iso, parse_day
 
 MAX_SPAN_DAYS = 1095
 DATE_RULE = "a date YYYY-MM-DD, or an RFC 3339 date-time with an offset"
@@ -65,3 +66,20 @@ def _flag(params: Mapping[str, str], name: str) -> bool:
     if raw not in ("true", "false"):
         raise InvalidBody(f"{name}: must be true or false")
     return raw == "true"
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
+def parse_adoption_day(params: Mapping[str, str], today: int) -> int:
+    """The ``date`` of the adoption endpoint: ``YYYY-MM-DD`` in ASCII digits, not after today;
+    today when absent."""
+    raw = params.get("date")
+    if raw is None:
+        return today
+    day = parse_day(raw) if _ISO_DATE.match(raw) else None
+    if day is None:
+        raise InvalidBody("date: must be a date YYYY-MM-DD (ASCII digits)")
+    if day > today:
+        raise InvalidBody(f"date: must not be after today ({day_to_iso(today)}, UTC)")
+    return day

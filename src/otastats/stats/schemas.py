@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
+from otastats.errors import AppForbidden, InvalidBody, NoOrganizations, OrgForbidden
 from otastats.schemas import INVALID_PARAMETER, NO_ROUTE, Responses, error_response, key_errors
 from otastats.stats.parser import MAX_SPAN_DAYS
 from otastats.stats.response_format import CSV_MEDIA_TYPE
@@ -64,8 +64,44 @@ class BundleUsage(BaseModel):
     datasets: list[BundleDataset]
 
 
+class AdoptionForecast(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at_50: dt.date | None = Field(
+        alias="50", description="The first day the share is expected to reach 50 %, or null"
+    )
+    at_90: dt.date | None = Field(
+        alias="90", description="The first day the share is expected to reach 90 %, or null"
+    )
+
+
+class AdoptionVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    share: float = Field(ge=0, le=100, description="bundle_usage's percentage on the date")
+    count: Count = Field(description="bundle_usage's device count on the date")
+    first_day: dt.date = Field(
+        description="The day of the version's first `bundle_created` or counted activity"
+    )
+    forecast: AdoptionForecast = Field(
+        description="null when the share is not rising, the level was already reached, or the"
+        " day lies too far ahead (see docs/metrics.md)"
+    )
+
+
+class Adoption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+    versions: list[AdoptionVersion] = Field(
+        description="Every version with devices on the date, in bundle_usage's order"
+    )
+
+
 _DATE_RULE = (
-    "`YYYY-MM-DD`, or an RFC 3339 date-time with an offset (taken as its UTC date, which must lie"
+    "`YYYY-MM-DD` (ASCII digits), or an RFC 3339 date-time with an offset (taken as its UTC date,"
+    " which must lie"
     " from 0001-01-01 to 9999-12-31); inclusive."
     f" `from` must not be after `to`, and they may be at most {MAX_SPAN_DAYS} days apart;"
     " days after today (UTC) are left out"
@@ -76,6 +112,7 @@ _DESCRIPTIONS = {
     "noAccumulate": "`true`: `bandwidth` is each day's own bytes, not a running total",
     "breakdown": "`true`: also one row per app and day",
     "format": "`csv` or `json`; without it, CSV when the Accept header prefers `text/csv`",
+    "date": "The day, `YYYY-MM-DD` in ASCII digits, not after today (UTC); default: today",
 }
 _DAY = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
 _SCHEMAS: dict[str, dict[str, Any]] = {
@@ -84,6 +121,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "noAccumulate": {"type": "string", "enum": ["true", "false"], "default": "false"},
     "breakdown": {"type": "string", "enum": ["true", "false"], "default": "false"},
     "format": {"type": "string", "enum": ["csv", "json"]},
+    "date": {"type": "string", "format": "date", "examples": ["2024-01-31"]},
 }
 
 
@@ -123,8 +161,14 @@ ORG_ID = {
     " the key may not read",
     "schema": {"type": "string", "format": "uuid"},
 }
+TOO_MANY_ROWS = error_response(
+    InvalidBody.status,
+    "a missing or malformed parameter, `error` names it and the rule; or, for an organization"
+    " with `breakdown=true` and for `bundle_usage`, an answer that would hold more rows (apps or"
+    " versions times days) than `OTASTATS_MAX_ANSWER_ROWS`, `error` says how many days fit",
+)
 APP_ERRORS: Responses = {
-    400: INVALID_PARAMETER,
+    400: TOO_MANY_ROWS,
     403: error_response(
         AppForbidden.status,
         "the key may not read the app, or the app does not exist or is deleted, or the id is"
@@ -134,7 +178,7 @@ APP_ERRORS: Responses = {
     **key_errors("Cannot get app statistics"),
 }
 ORG_ERRORS: Responses = {
-    400: INVALID_PARAMETER,
+    400: TOO_MANY_ROWS,
     403: error_response(
         OrgForbidden.status,
         "the key may not read the organization (a key limited to apps never may), or it does not"
@@ -180,4 +224,8 @@ POINTS_CSV = "date,mau,storage,bandwidth\r\n2024-01-01,1500,536870912,1073741824
 POINTS = "One point a day, sorted by date; every day of the range, zero-filled"
 BUNDLE_USAGE_CSV = (
     "date,1.0.0 %,1.0.1 %,1.0.0 devices,1.0.1 devices\r\n2024-01-01,60.5,39.5,605,395\r\n"
+)
+ADOPTION_CSV = (
+    "version,share,count,first_day,forecast_50,forecast_90\r\n"
+    "1.0.0,60.5,605,2023-12-20,,\r\n1.0.1,39.5,395,2023-12-30,2024-01-03,\r\n"
 )

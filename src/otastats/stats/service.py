@@ -1,10 +1,12 @@
-"""The five statistics: authorize the principal, read the kept state, shape the points."""
+"""The statistics: authorize the principal, read the kept state, shape the answer."""
 
 from __future__ import annotations
 
 from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
 from otastats.health.answer import health_answer
+from otastats.stats.adoption import Answer, adoption, read_range
+from otastats.stats.answer_size import check_answer_rows
 from otastats.stats.bundle_usage import bundle_usage
 from otastats.stats.parser import StatsQuery
 from otastats.stats.series import Point, iso_dates, points
@@ -29,23 +31,18 @@ def app_statistics(
 
 
 def org_statistics(
-    store: Store, principal: Principal, org_id: str, query: StatsQuery
+    store: Store, principal: Principal, org_id: str, query: StatsQuery, max_rows: int = 0
 ) -> list[Point] | dict[str, list[Point]]:
     if not principal.may_read_org(org_id):
         raise OrgForbidden()
     app_ids = [app.app_id for app in store.apps_of_orgs([org_id])]
+    if query.breakdown:
+        check_answer_rows(len(app_ids), "apps", query, max_rows, "or leave out breakdown=true")
     rows = store.metric_rows(app_ids, query.from_day, query.to_day, by_app=query.breakdown)
     if not query.breakdown:
         return points(rows, None, query)
     # Global is the sum of the apps' rows from the same read, so the two always agree.
-    rows.mau_base[None] = sum(rows.mau_base.values())
-    rows.storage_base[None] = sum(rows.storage_base.values())
-    summed: dict[int, tuple[int, int, int]] = {}
-    for by_day in list(rows.days.values()):
-        for day, (mau, storage, bandwidth) in by_day.items():
-            before = summed.get(day, (0, 0, 0))
-            summed[day] = (before[0] + mau, before[1] + storage, before[2] + bandwidth)
-    rows.days[None] = summed
+    rows.add_total()
     dates = iso_dates(query)
     by_app: list[Point] = []
     for app_id in sorted(app_ids):
@@ -67,10 +64,20 @@ def user_statistics(store: Store, principal: Principal, query: StatsQuery) -> li
 
 
 def app_bundle_usage(
-    store: Store, principal: Principal, app_id: str, query: StatsQuery
+    store: Store, principal: Principal, app_id: str, query: StatsQuery, max_rows: int = 0
 ) -> dict[str, list[object]]:
     _readable_app(store, principal, app_id)
-    return bundle_usage(store.version_rows(app_id, query.from_day, query.to_day), query)
+    rows = store.version_rows(app_id, query.from_day, query.to_day)
+    # An upper bound of the versions answered (some may have no device on any day of the
+    # range), known before the answer is built.
+    check_answer_rows(len(set(rows.base) | set(rows.days)), "versions", query, max_rows)
+    return bundle_usage(rows, query)
+
+
+def app_adoption(store: Store, principal: Principal, app_id: str, day: int) -> Answer:
+    _readable_app(store, principal, app_id)
+    from_day, to_day = read_range(day)
+    return adoption(store.version_rows(app_id, from_day, to_day), day)
 
 
 def app_health(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -12,6 +12,7 @@ from otastats.storage.records import (
     HealthRows,
     MetricRows,
     Org,
+    PluginToken,
     User,
     VersionRows,
 )
@@ -52,10 +53,25 @@ class WriteTx(Protocol):
     def claim_event_ids(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         """Record (app_id, event_id) pairs; True where the pair was not known before."""
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Forget (app_id, event_id) pairs claimed by this transaction for events it rejected."""
+
     def insert_events(self, rows: Sequence[EventRow]) -> None: ...
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        """Every counted activity day of each device, with its end-of-day version."""
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        """The stored bandwidth of each (app_id, day), and each of those apps' total over all
+        its days (absent where there is none)."""
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        """day -> non-zero storage delta of each app (a key for every app asked for)."""
+
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        """The counted activity days of each device within its inclusive, disjoint day ranges,
+        with their end-of-day versions (a key for every device asked for)."""
 
     def upsert_device_days(self, rows: Sequence[tuple[str, str, int, str, int]]) -> None:
         """(app_id, device_id, day, version_name, timestamp) rows, replacing the day's state."""
@@ -127,6 +143,17 @@ class Store(Protocol):
 
     def is_empty(self) -> bool:
         """True when no organization exists yet."""
+
+    # --- the tokens of the plugin URLs --------------------------------------------------------
+    def create_plugin_token(self, token: PluginToken) -> None: ...
+    def plugin_token_by_hash(self, token_hash: str) -> PluginToken | None:
+        """The token of that hash, with whether its app is deleted; None when unknown."""
+
+    def plugin_tokens_of(self, app_id: str) -> list[PluginToken]:
+        """Every token of the app, revoked ones included, oldest first."""
+
+    def revoke_plugin_token(self, token_id: str, now: int) -> None:
+        """Raises NotFound when there is no such token."""
 
     # --- statistics ---------------------------------------------------------------------------
     def metric_rows(

@@ -21,8 +21,10 @@ from psycopg_pool import ConnectionPool
 from otastats.errors import Conflict, NotFound
 from otastats.storage import health_postgres
 from otastats.storage.health_backfill import backfill_postgres
+from otastats.storage.plugin_tokens_postgres import PostgresPluginTokens
 from otastats.storage.postgres_write import PostgresWriteTx
 from otastats.storage.records import (
+    PRESENCE_DAYS,
     ApiKey,
     App,
     HealthRows,
@@ -35,7 +37,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 
@@ -49,7 +51,7 @@ def normalized_url(url: str) -> str:
     return url
 
 
-class PostgresStore:
+class PostgresStore(PostgresPluginTokens):
     def __init__(self, url: str, *, query_timeout_ms: int = 10_000, max_connections: int = 10):
         self._url = normalized_url(url)
         self._query_timeout_ms = query_timeout_ms
@@ -112,7 +114,7 @@ class PostgresStore:
                     conn.execute(
                         "INSERT INTO meta VALUES ('key_secret', %s)", (secrets.token_hex(32),)
                     )
-                if step == 3 and version > 0:
+                if step == 5 and version > 0:
                     backfill_postgres(conn)
             if version < SCHEMA_VERSION:
                 conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
@@ -244,9 +246,21 @@ class PostgresStore:
     def metric_rows(
         self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
     ) -> MetricRows:
-        result = MetricRows()
         if not app_ids:
-            return result
+            return MetricRows()
+        try:
+            return self._metric_rows(app_ids, from_day, to_day, by_app=by_app)
+        except pg_errors.NumericValueOutOfRange:
+            # A sum over several apps may pass 64 bits (each app's figures stay within them):
+            # the rare such read is summed per app, then over the apps, in Python.
+            if by_app:
+                raise
+        return self._metric_rows(app_ids, from_day, to_day, by_app=True).total_only()
+
+    def _metric_rows(
+        self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
+    ) -> MetricRows:
+        result = MetricRows()
         ids = list(app_ids)
         group = "app_id" if by_app else "NULL::text"
         with self._read() as conn:
@@ -274,22 +288,31 @@ class PostgresStore:
     def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows:
         result = VersionRows()
         with self._read() as conn:
+            present = conn.execute(
+                "SELECT DISTINCT version_name FROM version_days"
+                " WHERE app_id = %s AND day BETWEEN %s AND %s",
+                (app_id, from_day - PRESENCE_DAYS, to_day),
+            ).fetchall()
+            names = [name for (name,) in present]
             result.base = dict(
                 conn.execute(
                     "SELECT version_name, SUM(delta)::bigint FROM version_deltas"
-                    " WHERE app_id = %s AND day < %s GROUP BY version_name",
-                    (app_id, from_day),
+                    " WHERE app_id = %s AND version_name = ANY(%s) AND day < %s"
+                    " GROUP BY version_name",
+                    (app_id, names, from_day),
                 ).fetchall()
             )
             for version, day, delta in conn.execute(
                 "SELECT version_name, day, delta FROM version_deltas"
-                " WHERE app_id = %s AND day BETWEEN %s AND %s",
-                (app_id, from_day, to_day),
+                " WHERE app_id = %s AND version_name = ANY(%s) AND day BETWEEN %s AND %s",
+                (app_id, names, from_day, to_day),
             ):
                 result.days.setdefault(version, {})[day] = delta
             result.first_seen = dict(
                 conn.execute(
-                    "SELECT version_name, first_seen FROM versions WHERE app_id = %s", (app_id,)
+                    "SELECT version_name, first_seen FROM versions"
+                    " WHERE app_id = %s AND version_name = ANY(%s)",
+                    (app_id, names),
                 ).fetchall()
             )
         return result

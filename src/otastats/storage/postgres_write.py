@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -70,6 +70,50 @@ class PostgresWriteTx:
             new.discard(key)
         return claimed
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        if keys:
+            self._conn.execute(
+                "DELETE FROM event_ids AS e USING unnest(%s::text[], %s::text[]) AS k (a, i)"
+                " WHERE e.app_id = k.a AND e.event_id = k.i",
+                ([app for app, _ in keys], [event for _, event in keys]),
+            )
+
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        wanted = sorted(set(days))
+        if not wanted:
+            return {}, {}
+        apps = sorted({app_id for app_id, _ in wanted})
+        self.lock_apps(apps)
+        by_day: dict[tuple[str, int], int] = {}
+        for app_id, day, size in self._conn.execute(
+            "SELECT l.app_id, l.day, l.bandwidth FROM unnest(%s::text[], %s::int[]) AS k (a, d)"
+            " JOIN level_deltas AS l ON l.app_id = k.a AND l.day = k.d",
+            ([app for app, _ in wanted], [day for _, day in wanted]),
+        ):
+            by_day[(app_id, day)] = size
+        # numeric, not bigint: a total past 64 bits, stored before the limits were kept, must
+        # reject further downloads of the app rather than fail the batch.
+        totals = self._conn.execute(
+            "SELECT app_id, SUM(bandwidth)::text FROM level_deltas WHERE app_id = ANY(%s)"
+            " GROUP BY app_id",
+            (apps,),
+        )
+        return by_day, {app_id: int(total) for app_id, total in totals}
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        found: dict[str, dict[int, int]] = {app_id: {} for app_id in app_ids}
+        if found:
+            self.lock_apps(found)
+            for app_id, day, change in self._conn.execute(
+                "SELECT app_id, day, storage_delta FROM level_deltas"
+                " WHERE app_id = ANY(%s) AND storage_delta <> 0",
+                (sorted(found),),
+            ):
+                found[app_id][day] = change
+        return found
+
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         if not rows:
             return
@@ -80,17 +124,26 @@ class PostgresWriteTx:
             for row in rows:
                 copy.write_row(row)
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        wanted = list(keys)
-        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in wanted}
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in ranges}
+        wanted = [(*key, low, high) for key, spans in ranges.items() for low, high in spans]
         if not wanted:
             return found
-        self.lock_apps(app for app, _ in wanted)
+        self.lock_apps(app for app, *_ in wanted)
         for app_id, device_id, day, version, ts in self._conn.execute(
             "SELECT d.app_id, d.device_id, d.day, d.version_name, d.ts"
-            " FROM unnest(%s::text[], %s::text[]) AS k (app_id, device_id)"
-            " JOIN device_days AS d ON d.app_id = k.app_id AND d.device_id = k.device_id",
-            ([app for app, _ in wanted], [device for _, device in wanted]),
+            " FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[])"
+            " AS k (app_id, device_id, low, high)"
+            " JOIN device_days AS d ON d.app_id = k.app_id AND d.device_id = k.device_id"
+            " AND d.day BETWEEN k.low AND k.high",
+            (
+                [row[0] for row in wanted],
+                [row[1] for row in wanted],
+                [row[2] for row in wanted],
+                [row[3] for row in wanted],
+            ),
         ):
             found[(app_id, device_id)][day] = (version, ts)
         return found
@@ -113,6 +166,12 @@ class PostgresWriteTx:
                 [value[0] for _, value in ordered],
                 [value[1] for _, value in ordered],
             ),
+        )
+        present = sorted({(app, day, version) for (app, _, day), (version, _) in ordered})
+        self._conn.execute(
+            "INSERT INTO version_days (app_id, day, version_name)"
+            " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[]) ON CONFLICT DO NOTHING",
+            ([row[0] for row in present], [row[1] for row in present], [row[2] for row in present]),
         )
 
     def load_bundle_events(

@@ -47,6 +47,20 @@ class ApiKey:
     created_at: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PluginToken:
+    """The token of an app's plugin URLs, as stored: its keyed hash, never the token."""
+
+    token_id: str
+    app_id: str
+    token_hash: str
+    upstream: str | None = None
+    created_at: int = 0
+    revoked_at: int | None = None
+    app_deleted: bool = False
+    """Whether the token's app is deleted (read with the token, for the check per request)."""
+
+
 KeyRow = tuple[str, str, str, str, str, str, int | None, int | None, int]
 """An api_keys row, in column order: the limits are JSON arrays."""
 
@@ -90,6 +104,31 @@ class MetricRows:
     mau_base: dict[str | None, int] = field(default_factory=dict)
     storage_base: dict[str | None, int] = field(default_factory=dict)
     days: dict[str | None, dict[int, tuple[int, int, int]]] = field(default_factory=dict)
+
+    def add_total(self) -> None:
+        """Set the None key to the sum of the apps' rows (Python integers: exact at any size)."""
+        self.mau_base[None] = sum(v for k, v in self.mau_base.items() if k is not None)
+        self.storage_base[None] = sum(v for k, v in self.storage_base.items() if k is not None)
+        summed: dict[int, tuple[int, int, int]] = {}
+        for key, by_day in self.days.items():
+            if key is None:
+                continue
+            for day, (mau, storage, bandwidth) in by_day.items():
+                before = summed.get(day, (0, 0, 0))
+                summed[day] = (before[0] + mau, before[1] + storage, before[2] + bandwidth)
+        self.days[None] = summed
+
+    def total_only(self) -> MetricRows:
+        """The sum of the apps' rows alone, under the None key."""
+        self.add_total()
+        return MetricRows(
+            {None: self.mau_base[None]}, {None: self.storage_base[None]}, {None: self.days[None]}
+        )
+
+
+PRESENCE_DAYS = 29
+"""A device counted on day D has an activity day in [D - 29, D]: the versions with a device on
+some day of [from, to] are among those that devices ended a day of [from - 29, to] on."""
 
 
 @dataclass(slots=True)

@@ -12,10 +12,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from otastats.errors import Conflict, NotFound
 from otastats.storage import health_sqlite
 from otastats.storage.health_backfill import backfill_sqlite
+from otastats.storage.plugin_tokens_sqlite import SQLitePluginTokens
 from otastats.storage.records import (
+    PRESENCE_DAYS,
     ApiKey,
     App,
     HealthRows,
@@ -31,7 +35,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
@@ -45,7 +49,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore:
+class SQLiteStore(SQLitePluginTokens):
     def __init__(self, path: str, *, query_timeout_ms: int = 10_000) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -140,7 +144,7 @@ class SQLiteStore:
                         self._writer.execute(
                             "INSERT INTO meta VALUES ('key_secret', ?)", (secrets.token_hex(32),)
                         )
-                    if step == 4 and version > 0:
+                    if step == 6 and version > 0:
                         backfill_sqlite(self._writer)
                 self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
@@ -286,9 +290,21 @@ class SQLiteStore:
     def metric_rows(
         self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
     ) -> MetricRows:
-        result = MetricRows()
         if not app_ids:
-            return result
+            return MetricRows()
+        try:
+            return self._metric_rows(app_ids, from_day, to_day, by_app=by_app)
+        except sqlite3.OperationalError as exc:
+            # A sum over several apps may pass 64 bits (each app's figures stay within them):
+            # the rare such read is summed per app, then over the apps, in Python.
+            if by_app or "integer overflow" not in str(exc):
+                raise
+        return self._metric_rows(app_ids, from_day, to_day, by_app=True).total_only()
+
+    def _metric_rows(
+        self, app_ids: Sequence[str], from_day: int, to_day: int, *, by_app: bool
+    ) -> MetricRows:
+        result = MetricRows()
         ids = list(app_ids)
         marks = ",".join("?" * len(ids))
         group = "app_id" if by_app else "NULL"
@@ -319,22 +335,32 @@ class SQLiteStore:
     def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows:
         result = VersionRows()
         with self._read() as conn:
+            present = conn.execute(
+                "SELECT DISTINCT version_name FROM version_days"
+                " WHERE app_id = ? AND day BETWEEN ? AND ?",
+                (app_id, from_day - PRESENCE_DAYS, to_day),
+            ).fetchall()
+            names = orjson.dumps([name for (name,) in present]).decode()
+            among = " WHERE app_id = ? AND version_name IN (SELECT value FROM json_each(?))"
             result.base = dict(
                 conn.execute(
-                    "SELECT version_name, SUM(delta) FROM version_deltas"
-                    " WHERE app_id = ? AND day < ? GROUP BY version_name",
-                    (app_id, from_day),
+                    "SELECT version_name, SUM(delta) FROM version_deltas"  # noqa: S608
+                    + among
+                    + " AND day < ? GROUP BY version_name",
+                    (app_id, names, from_day),
                 ).fetchall()
             )
             for version, day, delta in conn.execute(
-                "SELECT version_name, day, delta FROM version_deltas"
-                " WHERE app_id = ? AND day BETWEEN ? AND ?",
-                (app_id, from_day, to_day),
+                "SELECT version_name, day, delta FROM version_deltas"  # noqa: S608
+                + among
+                + " AND day BETWEEN ? AND ?",
+                (app_id, names, from_day, to_day),
             ):
                 result.days.setdefault(version, {})[day] = delta
             result.first_seen = dict(
                 conn.execute(
-                    "SELECT version_name, first_seen FROM versions WHERE app_id = ?", (app_id,)
+                    "SELECT version_name, first_seen FROM versions" + among,  # noqa: S608
+                    (app_id, names),
                 ).fetchall()
             )
         return result

@@ -9,7 +9,7 @@ visited once per batch.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 import orjson
@@ -58,17 +58,67 @@ class SQLiteWriteTx:
                 inserted.discard(key)
         return claimed
 
+    def release_event_ids(self, keys: Sequence[tuple[str, str]]) -> None:
+        self._conn.executemany("DELETE FROM event_ids WHERE app_id = ? AND event_id = ?", keys)
+
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def load_device_days(self, keys: Iterable[DeviceKey]) -> dict[DeviceKey, dict[int, DayState]]:
-        wanted = list(keys)
-        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in wanted}
+    def load_bandwidth(
+        self, days: Iterable[tuple[str, int]]
+    ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        wanted = sorted(set(days))
+        if not wanted:
+            return {}, {}
+        by_day: dict[tuple[str, int], int] = {}
         for part in chunks_of(wanted, _JSON_CHUNK):
+            for app_id, day, size in self._conn.execute(
+                "SELECT l.app_id, l.day, l.bandwidth FROM json_each(?) AS j JOIN level_deltas"
+                " AS l ON l.app_id = j.value ->> 0 AND l.day = j.value ->> 1",
+                (orjson.dumps(part).decode(),),
+            ):
+                by_day[(app_id, day)] = size
+        apps = orjson.dumps(sorted({app_id for app_id, _ in wanted})).decode()
+        among = " FROM level_deltas WHERE app_id IN (SELECT value FROM json_each(?))"
+        try:
+            totals = dict(
+                self._conn.execute(
+                    "SELECT app_id, SUM(bandwidth)" + among + " GROUP BY app_id", (apps,)
+                )
+            )
+        except sqlite3.OperationalError as exc:
+            # A total past 64 bits, stored before the limits were kept: summed in Python, it
+            # rejects every further download of the app, and fails nothing.
+            if "integer overflow" not in str(exc):
+                raise
+            totals = {}
+            for app_id, size in self._conn.execute("SELECT app_id, bandwidth" + among, (apps,)):
+                totals[app_id] = totals.get(app_id, 0) + size
+        return by_day, totals
+
+    def load_storage_changes(self, app_ids: Iterable[str]) -> dict[str, dict[int, int]]:
+        found: dict[str, dict[int, int]] = {app_id: {} for app_id in app_ids}
+        if found:
+            for app_id, day, change in self._conn.execute(
+                "SELECT app_id, day, storage_delta FROM level_deltas"
+                " WHERE app_id IN (SELECT value FROM json_each(?)) AND storage_delta != 0",
+                (orjson.dumps(sorted(found)).decode(),),
+            ):
+                found[app_id][day] = change
+        return found
+
+    def load_device_days(
+        self, ranges: Mapping[DeviceKey, Sequence[tuple[int, int]]]
+    ) -> dict[DeviceKey, dict[int, DayState]]:
+        found: dict[DeviceKey, dict[int, DayState]] = {key: {} for key in ranges}
+        wanted = [(*key, low, high) for key, spans in ranges.items() for low, high in spans]
+        for part in chunks_of(wanted, _JSON_CHUNK):
+            # Each range is a range read of the (app_id, device_id, day) key.
             for app_id, device_id, day, version, ts in self._conn.execute(
                 "SELECT d.app_id, d.device_id, d.day, d.version_name, d.ts"
                 " FROM json_each(?) AS j JOIN device_days AS d"
-                " ON d.app_id = j.value ->> 0 AND d.device_id = j.value ->> 1",
+                " ON d.app_id = j.value ->> 0 AND d.device_id = j.value ->> 1"
+                " AND d.day BETWEEN j.value ->> 2 AND j.value ->> 3",
                 (orjson.dumps(part).decode(),),
             ):
                 found[(app_id, device_id)][day] = (version, ts)
@@ -78,6 +128,10 @@ class SQLiteWriteTx:
         # In key order, like the event ids: each index page is then visited once per batch.
         self._conn.executemany(
             "INSERT OR REPLACE INTO device_days VALUES (?, ?, ?, ?, ?)", sorted(rows)
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO version_days VALUES (?, ?, ?)",
+            sorted({(app, day, version) for app, _, day, version, _ in rows}),
         )
 
     def load_bundle_events(

@@ -1,46 +1,24 @@
--- Schema version 4: update health (the kept state of otastats.ingest.health_state).
--- A class is one of: devices, installs, install_failures, rollbacks, download_failures, crashes,
--- js_errors (otastats.health.classes). Only counted devices (not emulators, not development
--- builds) have rows. The rows of a database made by an older version are derived from its stored
--- events by the migration (otastats.storage.health_backfill).
+-- Schema version 4: actions (the `action` event type, and the Capgo updater plugin's traffic),
+-- and the plugin URLs' tokens.
+-- Every accepted action is one row of `events` with type 4 and its name in the new `action`
+-- column (NULL for the other types). For an action: device_id is lower-cased, version_name is the
+-- bundle it stands for (a "<version>:<file>" or builtin name already mapped), platform is as sent
+-- (or NULL), is_emulator and is_prod hold the flags (a row counts for devices when
+-- is_emulator = 0 AND is_prod = 1), and extra is a JSON object with, when sent: plugin_version,
+-- version_build, version_name_sent (the version_name as sent, when it was mapped) and metadata
+-- (an object of strings).
 
--- Each day a device reported a class on a version.
-CREATE TABLE health_device_days (
-    app_id        TEXT NOT NULL,
-    device_id     TEXT NOT NULL,
-    version_name  TEXT NOT NULL,
-    class         TEXT NOT NULL,
-    day           INTEGER NOT NULL,
-    PRIMARY KEY (app_id, device_id, version_name, class, day)
-) WITHOUT ROWID;
+ALTER TABLE events ADD COLUMN action TEXT;
 
--- The first of those days, per device, version and class.
-CREATE TABLE health_firsts (
-    app_id        TEXT NOT NULL,
-    device_id     TEXT NOT NULL,
-    version_name  TEXT NOT NULL,
-    class         TEXT NOT NULL,
-    first_day     INTEGER NOT NULL,
-    PRIMARY KEY (app_id, device_id, version_name, class)
-) WITHOUT ROWID;
-
--- Per version, class and day: the distinct devices that reported, and those whose first day it is.
-CREATE TABLE health_days (
-    app_id        TEXT NOT NULL,
-    version_name  TEXT NOT NULL,
-    class         TEXT NOT NULL,
-    day           INTEGER NOT NULL,
-    devices       INTEGER NOT NULL,
-    new_devices   INTEGER NOT NULL,
-    PRIMARY KEY (app_id, day, version_name, class)
-) WITHOUT ROWID;
-
--- Per version and class: the distinct devices of the whole history, and the first day of any.
-CREATE TABLE health_totals (
-    app_id        TEXT NOT NULL,
-    version_name  TEXT NOT NULL,
-    class         TEXT NOT NULL,
-    devices       INTEGER NOT NULL,
-    first_day     INTEGER NOT NULL,
-    PRIMARY KEY (app_id, version_name, class)
-) WITHOUT ROWID
+-- The tokens of the plugin URLs: each may only report the activity of its app. The token itself
+-- is never stored, only its keyed hash (HMAC-SHA-256 under the key_secret of meta, as API keys).
+-- upstream: the update server that POST /plugin/<token>/updates forwards to, or NULL.
+CREATE TABLE plugin_tokens (
+    token_id    TEXT PRIMARY KEY,
+    app_id      TEXT NOT NULL REFERENCES apps (app_id),
+    token_hash  TEXT NOT NULL UNIQUE,
+    upstream    TEXT,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX plugin_tokens_by_app ON plugin_tokens (app_id)

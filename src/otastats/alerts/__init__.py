@@ -1,0 +1,1 @@
+"""Alerts: a figure of an app watched against a threshold, and signed webhook calls."""

@@ -1,0 +1,1 @@
+"""The Capgo updater plugin's traffic, accepted as it is sent (SPEC section 7)."""
