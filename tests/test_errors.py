@@ -494,6 +494,9 @@ def test_an_internal_failure_is_a_generic_500_with_a_logged_error_id(
         ),
         (
             lambda: get(world.client, world.key, f"/statistics/app/{APP}/health", **PARAMS),
+            "Cannot get app statistics",
+        ),
+        (
             lambda: get(world.client, world.key, f"/statistics/app/{APP}/adoption"),
             "Cannot get app statistics",
         ),

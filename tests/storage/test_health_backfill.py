@@ -73,7 +73,7 @@ def health_state(rows_of: Any) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-def test_sqlite_version_3_databases_get_the_health_of_their_events(tmp_path: Path) -> None:
+def test_sqlite_version_5_databases_get_the_health_of_their_events(tmp_path: Path) -> None:
     fresh = SQLiteStore(str(tmp_path / "fresh.db"))
     ingested(fresh)
     fresh.close()
@@ -81,20 +81,20 @@ def test_sqlite_version_3_databases_get_the_health_of_their_events(tmp_path: Pat
         stored = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events").fetchall()  # noqa: S608
         expected = health_state(lambda sql: conn.execute(sql).fetchall())
     assert expected["health_totals"], "the events must count in some class"
-    old = tmp_path / "v3.db"
+    old = tmp_path / "v5.db"
     with sqlite3.connect(old) as conn:
-        for step in (1, 2, 3):
+        for step in (1, 2, 3, 4, 5):
             conn.executescript((SCHEMA / f"sqlite_{step}.sql").read_text())
         conn.execute("INSERT INTO meta VALUES ('key_secret', '00')")
         insert = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
         conn.executemany(insert, stored)
-        conn.execute("PRAGMA user_version=3")
+        conn.execute("PRAGMA user_version=5")
     SQLiteStore(str(old)).close()
     with sqlite3.connect(old) as conn:
         assert health_state(lambda sql: conn.execute(sql).fetchall()) == expected
 
 
-def test_postgres_version_2_schemas_get_the_health_of_their_events(
+def test_postgres_version_4_schemas_get_the_health_of_their_events(
     postgres_schemas: Any,
 ) -> None:
     fresh_url, old_url = postgres_schemas(), postgres_schemas()
@@ -106,10 +106,10 @@ def test_postgres_version_2_schemas_get_the_health_of_their_events(
         expected = health_state(lambda sql: conn.execute(sql).fetchall())
     assert expected["health_totals"]
     with psycopg.connect(old_url, autocommit=True) as conn:
-        for step in (1, 2):
+        for step in (1, 2, 3, 4):
             conn.execute((SCHEMA / f"postgres_{step}.sql").read_text().encode())
         conn.execute("INSERT INTO meta VALUES ('key_secret', '00')")
-        conn.execute("UPDATE schema_version SET version = 2")
+        conn.execute("UPDATE schema_version SET version = 4")
         with conn.cursor().copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN") as copy:
             for row in stored:
                 copy.write_row(row)
