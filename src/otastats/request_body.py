@@ -35,20 +35,22 @@ and so stall the event loop, for tens of milliseconds; in windows, other request
 TOO_LARGE = f"body: larger than {MAX_BODY_BYTES:,} bytes; send the events in several requests"
 
 
-async def read_limited_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytearray:
-    """The body, refused with 413 as soon as it is known to pass ``max_bytes``."""
+async def read_limited_body(
+    request: Request, max_bytes: int = MAX_BODY_BYTES, too_large: str = TOO_LARGE
+) -> bytearray:
+    """The body, refused with 413 (``too_large``) as soon as it is known to pass ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
             if int(declared) > max_bytes:
-                raise PayloadTooLarge(TOO_LARGE)
+                raise PayloadTooLarge(too_large)
         except ValueError:
             raise InvalidBody("content-length: must be a whole number") from None
     # One buffer that grows: a list of chunks joined at the end held the body twice.
     body = bytearray()
     async for chunk in request.stream():
         if len(body) + len(chunk) > max_bytes:
-            raise PayloadTooLarge(TOO_LARGE)
+            raise PayloadTooLarge(too_large)
         body += chunk
     return body
 

@@ -16,7 +16,7 @@ from otastats.context import ServiceContext
 from otastats.errors import TooManyRequests
 from otastats.ingest.rules import EventError
 from otastats.plugin import errors, schemas
-from otastats.plugin.body import events_of, parse_json, read_body
+from otastats.plugin.body import events_of, parse_body, read_body
 from otastats.plugin.service import record_stats, record_update_check
 from otastats.plugin.tokens import resolve
 from otastats.plugin.upstream import Upstream, UpstreamFailed
@@ -99,7 +99,7 @@ async def _token(request: Request, context: ServiceContext, token: str) -> Plugi
 )
 async def post_stats(token: Token, request: Request, context: Context) -> Response:
     found = await _token(request, context, token)
-    raw_events, is_array = events_of(parse_json(await read_body(request)))
+    raw_events, is_array = events_of(await parse_body(await read_body(request)))
     received = context.now()
     outcome = await run_in_threadpool(
         record_stats, context.writes, found.app_id, raw_events, received
@@ -162,7 +162,7 @@ async def get_stats(token: Token, request: Request, context: Context) -> Respons
 async def post_updates(token: Token, request: Request, context: Context) -> Response:
     found = await _token(request, context, token)
     body = await read_body(request)
-    raw = parse_json(body)
+    raw = await parse_body(body)
     received = context.now()
     try:
         await run_in_threadpool(record_update_check, context.writes, found.app_id, raw, received)
@@ -172,7 +172,7 @@ async def post_updates(token: Token, request: Request, context: Context) -> Resp
         return _json(_UP_TO_DATE)
     upstream: Upstream = request.app.state.plugin_upstream
     try:
-        answer = await upstream.forward(found.upstream, body, dict(request.headers))
+        answer = await upstream.forward(found.upstream, bytes(body), dict(request.headers))
     except UpstreamFailed as exc:
         raise errors.upstream_unavailable(str(exc)) from None
     # The content type as the update server wrote it (a media_type would gain a charset).
