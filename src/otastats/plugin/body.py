@@ -7,7 +7,6 @@ clients of the same protocol while keeping one request's work small.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from otastats.errors import InvalidBody, PayloadTooLarge
@@ -17,8 +16,8 @@ from otastats.request_body import Body, loads_bounded, read_limited_body
 MAX_PLUGIN_BODY_BYTES = 1024 * 1024
 MAX_PLUGIN_EVENTS = 1000
 PARSED_ON_LOOP_BYTES = 64 * 1024
-"""A body up to this size is parsed on the event loop (well under a millisecond); a larger one
-in a worker thread, so that it cannot hold up the other requests."""
+"""A body up to this size is parsed and validated on the event loop (well under a millisecond);
+a larger one in a worker thread, so that it cannot hold up the other requests."""
 _TOO_LARGE = f"body: larger than {MAX_PLUGIN_BODY_BYTES:,} bytes"
 
 
@@ -38,13 +37,6 @@ def parse_json(body: Body) -> object:
         return loads_bounded(body)
     except InvalidBody as exc:
         raise invalid_json(exc.error) from None
-
-
-async def parse_body(body: Body) -> object:
-    """``parse_json``, off the event loop when the body is large."""
-    if len(body) <= PARSED_ON_LOOP_BYTES:
-        return parse_json(body)
-    return await run_in_threadpool(parse_json, body)
 
 
 def events_of(value: object) -> tuple[list[object], bool]:
