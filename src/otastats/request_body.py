@@ -84,16 +84,27 @@ def check_json_depth(value: object, levels: int = MAX_JSON_DEPTH) -> None:
     """400 when ``value`` nests more than ``levels`` levels (``value`` itself is level 1)."""
     if not isinstance(value, dict | list):
         return
-    stack: list[tuple[dict[str, object] | list[object], int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    # Level by level, the containers of each level gathered by a comprehension: a step of the
+    # interpreter for each value, rather than several (this runs on every body).
+    level: list[dict[str, object] | list[object]] = [value]
+    depth = 1
+    while True:
+        below: list[dict[str, object] | list[object]] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([child for child in children if isinstance(child, _CONTAINERS)])
+        if not below:
+            return
+        depth += 1
         if depth > levels:
             raise InvalidBody(
                 f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep (an NDJSON line"
                 " counts as an element of an array); events are flat objects"
             )
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        level = below
+
+
+_CONTAINERS = (dict, list)
 
 
 def loads_bounded(body: Body) -> object:
