@@ -7,6 +7,8 @@ clients' own CPU does not bound the figures more than it must. The same run firs
 baseline: GET /healthz over the same kind of connections (the server's HTTP floor).
 
     .venv/bin/python bench/plugin_fleet.py --seconds 15 --clients 16
+    git archive main src | tar -x -C /tmp/otastats-main   # another version, in the same run:
+    .venv/bin/python bench/plugin_fleet.py --seconds 10 --before-src /tmp/otastats-main/src
 
 Prints a markdown table: requests/s, events/s, p50/p99 latency, server CPU per request, and the
 load average of the machine before and after (it is shared: read the figures beside it).
@@ -169,8 +171,35 @@ def main(argv: list[str] | None = None) -> None:
         default=1_000_000,
         help="OTASTATS_PLUGIN_RATE_LIMIT of the server (0: not counted)",
     )
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        help="the src directory of another version (e.g. a `git archive` of main), measured in"
+        " the same run with PYTHONPATH=DIR, on a database of its own",
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
+    phases: list[Phase] = []
+    if args.before_src is not None:
+        phases += measure("before", args.before_src.resolve(), args)
+    phases += measure("" if args.before_src is None else "this version", None, args)
+    load_after = os.getloadavg()
+    facts = machine_facts()
+    print(
+        f"{facts['cores']} cores, {facts['cpu']}, Python {facts['python']}, SQLite"
+        f" {facts['sqlite']}; {args.clients} keep-alive clients in {args.processes} processes,"
+        f" {args.seconds:g} s a phase, {args.devices:,} devices"
+    )
+    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}\n")
+    print("| phase | requests | requests/s | events/s | p50 ms | p99 ms | server CPU ms/request |")
+    print("|---|---|---|---|---|---|---|")
+    for phase in phases:
+        print(phase.row())
+
+
+def measure(label: str, source: Path | None, args: argparse.Namespace) -> list[Phase]:
+    """The phases against one `otastats serve` (of ``source`` when given) on a new database."""
+    prefix = f"{label}: " if label else ""
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         database = f"sqlite:///{workdir / 'fleet.db'}"
@@ -185,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
             "OTASTATS_PLUGIN_RATE_LIMIT": str(args.rate_limit),
             "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
         }
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         server = subprocess.Popen(
             [otastats_command(), "serve", "--port", str(port), "--database", database],
             cwd=workdir,
@@ -194,26 +225,19 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             _wait(port)
-            phases = [
-                run_phase("baseline: GET /healthz", server.pid, port, "GET", "/healthz", args),
-                run_phase("GET statsUrl (token, limit)", server.pid, port, "GET", stats_path, args),
-                run_phase("POST statsUrl, 1-20 events", server.pid, port, "POST", stats_path, args),
+            pid = server.pid
+            return [
+                run_phase(f"{prefix}baseline: GET /healthz", pid, port, "GET", "/healthz", args),
+                run_phase(
+                    f"{prefix}GET statsUrl (token, limit)", pid, port, "GET", stats_path, args
+                ),
+                run_phase(
+                    f"{prefix}POST statsUrl, 1-20 events", pid, port, "POST", stats_path, args
+                ),
             ]
         finally:
             server.terminate()
             server.wait(timeout=30)
-    load_after = os.getloadavg()
-    facts = machine_facts()
-    print(
-        f"{facts['cores']} cores, {facts['cpu']}, Python {facts['python']}, SQLite"
-        f" {facts['sqlite']}; {args.clients} keep-alive clients in {args.processes} processes,"
-        f" {args.seconds:g} s a phase, {args.devices:,} devices"
-    )
-    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}\n")
-    print("| phase | requests | requests/s | events/s | p50 ms | p99 ms | server CPU ms/request |")
-    print("|---|---|---|---|---|---|---|")
-    for phase in phases:
-        print(phase.row())
 
 
 def _wait(port: int) -> None:

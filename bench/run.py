@@ -705,6 +705,10 @@ def state_digest(execute: Any) -> str:
         "SELECT app_id, version_name, day, delta FROM version_deltas WHERE delta != 0"
         " ORDER BY 1, 2, 3",
         "SELECT app_id, device_id, day, version_name, ts FROM device_days ORDER BY 1, 2, 3",
+        "SELECT app_id, version_name, class, day, devices, new_devices FROM health_days"
+        " ORDER BY 1, 2, 3, 4",
+        "SELECT app_id, version_name, class, devices, first_day FROM health_totals"
+        " ORDER BY 1, 2, 3",
     ):
         for row in execute(sql):
             digest.update(repr(row).encode())

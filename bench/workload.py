@@ -72,6 +72,11 @@ OS_VERSIONS = {
     "electron": ("31.2.0", "32.0.1"),
 }
 PLUGIN_VERSIONS = ("5.10.2", "6.0.14", "6.1.3", "6.2.0")
+# With --actions: the updater plugin's health actions beside the check-ins (otherwise none,
+# and the random draws, hence the events, are those of a workload without them).
+ROLLBACK_RATE = 0.03  # of installs: an update_fail right after the set
+CRASH_RATE = 0.004  # of check-ins: an app_crash
+JS_ERROR_RATE = 0.02  # of check-ins: a webview_javascript_error
 
 
 def parse_count(text: str) -> int:
@@ -115,6 +120,7 @@ class Counters:
     duplicates: int = 0
     uncounted_check_ins: int = 0
     devices: int = 0
+    action: int = 0
 
 
 class Writer:
@@ -189,8 +195,11 @@ class Writer:
 
 
 class Generator:
-    def __init__(self, events: int, seed: int, end: date, days: int, now_ms: int) -> None:
+    def __init__(
+        self, events: int, seed: int, end: date, days: int, now_ms: int, actions: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
+        self.actions = actions
         self.target = events
         self.end_day = day_of(end)
         self.start_day = self.end_day - days + 1
@@ -335,6 +344,7 @@ class Generator:
         app_id = plan.app_id
         cap = self.cap_ms
         made = kept = 0
+        last_version = ""
         while day <= self.end_day:
             if day >= self.start_day:
                 day_start = day * DAY_MS
@@ -367,6 +377,28 @@ class Generator:
                         kept += 1
                         counters.device_seen += 1
                         counters.uncounted_check_ins += not counted
+                    if self.actions:
+                        names = self._actions(version != last_version)
+                        for offset, name in enumerate(names, 1):
+                            action = {
+                                "type": "action",
+                                "event_id": f"{rng.getrandbits(64):016x}",
+                                "app_id": app_id,
+                                "device_id": device_id,
+                                "action": name,
+                                "timestamp": self.stamp(at + offset * 1_000),
+                                "version_name": version,
+                                "platform": platform,
+                                "plugin_version": plugin_version,
+                                "is_emulator": is_emulator,
+                                "is_prod": is_prod,
+                            }
+                            shown = at + offset * 1_000 <= cap
+                            writer.emit(at + offset * 1_000, dumps(action), shown)
+                            made += 1
+                            kept += shown
+                            counters.action += shown
+                        last_version = version
                     if random_() < DOWNLOAD_RATE:
                         got = at + rng.randint(1_000, 30_000)
                         newest = max(bisect.bisect_right(releases, at) - 1, 0)
@@ -392,9 +424,30 @@ class Generator:
                 day += 1
         return made, kept
 
+    def _actions(self, new_version: bool) -> list[str]:
+        """The health actions that follow a check-in: a set on a new version (maybe rolled
+        back), and now and then a crash or a JavaScript error."""
+        random_ = self.rng.random
+        names = []
+        if new_version:
+            names.append("set")
+            if random_() < ROLLBACK_RATE:
+                names.append("update_fail")
+        if random_() < CRASH_RATE:
+            names.append("app_crash")
+        if random_() < JS_ERROR_RATE:
+            names.append("webview_javascript_error")
+        return names
+
 
 def generate(
-    events: int, out: Path, seed: int, end: date, days: int, part_size: int
+    events: int,
+    out: Path,
+    seed: int,
+    end: date,
+    days: int,
+    part_size: int,
+    actions: bool = False,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     now = datetime.now(UTC)
@@ -404,7 +457,7 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("events-*.ndjson"):
         stale.unlink()
-    generator = Generator(events, seed, end, days, now_ms)
+    generator = Generator(events, seed, end, days, now_ms, actions)
     writer = Writer(out / ".buckets", generator.start_day, generator.end_day, generator.rng)
     generator.run(writer)
     files = writer.finish(out, part_size)
@@ -431,6 +484,7 @@ def generate(
             "duplicates": counters.duplicates,
             "uncounted_check_ins": counters.uncounted_check_ins,
             "devices": counters.devices,
+            "action": counters.action,
         },
         "orgs": [
             {
@@ -470,9 +524,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--part-size", type=parse_count, default=1_000_000, help="lines a file")
+    parser.add_argument(
+        "--actions", action="store_true", help="also the plugin's health actions (set, ...)"
+    )
     args = parser.parse_args(argv)
     end = args.end or datetime.now(UTC).date()
-    setup = generate(args.events, args.out, args.seed, end, args.days, args.part_size)
+    setup = generate(args.events, args.out, args.seed, end, args.days, args.part_size, args.actions)
     counts = setup["counts"]
     size = sum(os.path.getsize(args.out / name) for name in setup["files"])
     sys.stdout.write(

@@ -110,24 +110,32 @@ def failed(result: CliResult) -> str:
 # --- the in-process app on the same database file ------------------------------------------------
 
 
+NOW = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
+"""The service's "now" in these tests, whatever the date they run on: the clock of
+``http_client``, and of a server or ``otastats demo`` given ``OTASTATS_FAKE_NOW`` (``FAKE_NOW``).
+A 29 February: the last 30 days cross the end of a month of 29 days."""
+FAKE_NOW = {"OTASTATS_FAKE_NOW": NOW.isoformat()}
+
+
 @contextmanager
 def http_client(db_path: Path) -> Iterator[TestClient]:
-    """The real HTTP application (system clock, no rate limits) over the CLI's database file."""
+    """The real HTTP application (its clock at ``NOW``, no rate limits) over the CLI's database."""
     store = SQLiteStore(str(db_path))
     try:
         settings = Settings(database_url=db_url(db_path), rate_limit=0, auth_failure_limit=0)
-        with TestClient(create_app(settings, store=store)) as client:
+        with TestClient(create_app(settings, store=store, clock=lambda: NOW)) as client:
             yield client
     finally:
         store.close()
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """The service's today in these tests: the day of ``NOW``."""
+    return NOW.date()
 
 
 def last_days(count: int) -> tuple[str, str]:
-    """(from, to) of the ``count`` days that end today, UTC."""
+    """(from, to) of the ``count`` days that end on the service's today (``NOW``), UTC."""
     end = today()
     return (end - timedelta(days=count - 1)).isoformat(), end.isoformat()
 

@@ -27,6 +27,8 @@ from otastats.auth.keys import hash_key
 from otastats.storage.sqlite import SQLiteStore
 from otastats.timeparse import datetime_to_micros
 from tests.cli_helpers import (
+    FAKE_NOW,
+    NOW,
     OTASTATS,
     CliResult,
     clean_env,
@@ -53,11 +55,17 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli(tmp_path: Path, db_path: Path) -> Cli:
-    """``otastats ARGS --database sqlite:////<tmp>/cli.db --json``, run in tmp_path."""
+    """``otastats ARGS --database sqlite:////<tmp>/cli.db --json``, run in tmp_path, with its
+    clock at ``NOW`` (``OTASTATS_FAKE_NOW``), like ``http_client``'s."""
 
     def run(*args: str, stdin: bytes | None = None, json_flag: bool = True) -> CliResult:
         return run_cli(
-            *args, database=db_url(db_path), cwd=tmp_path, stdin=stdin, json_flag=json_flag
+            *args,
+            database=db_url(db_path),
+            cwd=tmp_path,
+            stdin=stdin,
+            json_flag=json_flag,
+            env=FAKE_NOW,
         )
 
     return run
@@ -137,7 +145,7 @@ def app_stats_status(db_path: Path, key: str, app_id: str) -> tuple[int, Any]:
 
 # --- events ------------------------------------------------------------------------------------
 
-YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0)
+YESTERDAY = NOW - timedelta(days=1)
 STAMP = YESTERDAY.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -384,10 +392,8 @@ def test_key_create_with_a_future_expiry(
     "when",
     [
         pytest.param("2020-01-01", id="past day"),
-        pytest.param((datetime.now(UTC) - timedelta(days=1)).date().isoformat(), id="yesterday"),
-        pytest.param(
-            (datetime.now(UTC) - timedelta(minutes=5)).isoformat(), id="RFC 3339 minutes ago"
-        ),
+        pytest.param((NOW - timedelta(days=1)).date().isoformat(), id="yesterday"),
+        pytest.param((NOW - timedelta(minutes=5)).isoformat(), id="RFC 3339 minutes ago"),
     ],
 )
 def test_a_past_expiry_creates_an_expired_key_that_gets_401(
@@ -772,7 +778,7 @@ def test_serve_answers_statistics_with_a_key_made_by_the_cli(
     assert ok(cli("ingest", str(events)))["accepted"] == 7
     key = make_key(cli, tenant.user_id)["key"]
     start, end = last_days(30)
-    with serve("--json", database=db_url(db_path), workdir=tmp_path) as server:
+    with serve("--json", database=db_url(db_path), workdir=tmp_path, env=FAKE_NOW) as server:
         first = json.loads(server.first_stdout_line())
         assert isinstance(first, dict)
         query = f"?from={start}&to={end}"

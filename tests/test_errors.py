@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from otastats.admin import service as admin
 from otastats.config import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST, Settings
-from otastats.storage.records import MetricRows, VersionRows
+from otastats.storage.records import HealthRows, MetricRows, VersionRows
 from otastats.storage.sqlite import SQLiteStore
 from tests.conftest import Tenants, make_client
 from tests.helpers_api import (
@@ -124,6 +124,9 @@ class FailingStore(SQLiteStore):
         raise RuntimeError("secret internals")
 
     def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows:
+        raise RuntimeError("secret internals")
+
+    def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
         raise RuntimeError("secret internals")
 
     def writer(self) -> Any:
@@ -265,6 +268,16 @@ def test_breakdown_must_be_exactly_true_or_false(shared: World) -> None:
     assert error.startswith("breakdown:")
 
 
+def test_health_checks_its_dates_and_format(shared: World) -> None:
+    path = f"/statistics/app/{APP}/health"
+    response = get(shared.client, shared.key, path, to="2024-03-15")
+    assert assert_error(response, 400, "Invalid body").startswith("from:")
+    response = get(shared.client, shared.key, path, **{"from": "2024-03-15", "to": "2024-03-1"})
+    assert assert_error(response, 400, "Invalid body").startswith("to:")
+    response = get(shared.client, shared.key, path, **PARAMS, format="xml")
+    assert assert_error(response, 400, "Invalid body").startswith("format:")
+
+
 def test_bundle_usage_checks_its_dates(shared: World) -> None:
     response = get(
         shared.client, shared.key, f"/statistics/app/{APP}/bundle_usage", to="2024-03-15"
@@ -294,6 +307,8 @@ def test_every_invalid_key_is_401_on_every_endpoint(shared: World, which: str) -
     for path in (
         f"/statistics/app/{APP}/",
         f"/statistics/app/{APP}/bundle_usage/",
+        f"/statistics/app/{APP}/health",
+        f"/statistics/app/{APP}/health/",
         f"/statistics/app/{APP}/adoption",
         f"/statistics/app/{APP}/adoption/",
         f"/statistics/org/{shared.org_id}/",
@@ -321,7 +336,16 @@ def test_a_key_expiring_later_today_is_still_valid(world: World, store: SQLiteSt
 def test_forbidden_missing_and_malformed_apps_get_byte_identical_403s(shared: World) -> None:
     bodies: set[bytes] = set()
     for app_id in (FOREIGN_APP, "no.such.app", "bad$app", "x" * 129, "%20"):
-        for suffix in ("", "/", "/bundle_usage", "/bundle_usage/", "/adoption", "/adoption/"):
+        for suffix in (
+            "",
+            "/",
+            "/bundle_usage",
+            "/bundle_usage/",
+            "/health",
+            "/health/",
+            "/adoption",
+            "/adoption/",
+        ):
             response = get(shared.client, shared.key, f"/statistics/app/{app_id}{suffix}", **PARAMS)
             assert response.status_code == 403, (app_id, suffix, response.text)
             bodies.add(response.content)
@@ -469,6 +493,10 @@ def test_an_internal_failure_is_a_generic_500_with_a_logged_error_id(
             "Cannot get app statistics",
         ),
         (
+            lambda: get(world.client, world.key, f"/statistics/app/{APP}/health", **PARAMS),
+            "Cannot get app statistics",
+        ),
+        (
             lambda: get(world.client, world.key, f"/statistics/app/{APP}/adoption"),
             "Cannot get app statistics",
         ),
@@ -525,6 +553,7 @@ def test_401_comes_before_400_and_403(shared: World) -> None:
         for path in (
             f"/statistics/app/{FOREIGN_APP}/",
             "/statistics/app/bad$app/bundle_usage",
+            f"/statistics/app/{FOREIGN_APP}/health/",
             "/statistics/app/bad$app/adoption",
             f"/statistics/org/{shared.foreign_org}/",
             "/statistics/user/",
@@ -552,6 +581,7 @@ def test_400_comes_before_403_and_404(shared: World) -> None:
         f"/statistics/app/{FOREIGN_APP}/",
         "/statistics/app/no.such.app/",
         "/statistics/app/bad$app/bundle_usage",
+        "/statistics/app/bad$app/health",
         f"/statistics/org/{shared.foreign_org}/",
         "/statistics/org/not-a-uuid",
     ):

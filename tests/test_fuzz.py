@@ -261,6 +261,7 @@ def read_back(world: World, case: schemathesis.Case) -> None:
                 ("/statistics/app/{app_id}/bundle_usage", {"app_id": app_id}, query)
                 for app_id in APPS
             ),
+            *(("/statistics/app/{app_id}/health", {"app_id": app_id}, query) for app_id in APPS),
         ]
         for path, path_parameters, parameters in reads:
             read = swept[path]["GET"].Case(path_parameters=path_parameters, query=parameters)

@@ -84,4 +84,4 @@ async def _close_rate_limits(app: FastAPI) -> AsyncIterator[None]:
     context: ServiceContext = app.state.context
     context.limits.close()
     context.alerts.close()
-    await app.state.plugin_upstream.close()
+    await app.state.plugin.upstream.close()

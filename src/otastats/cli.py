@@ -21,7 +21,7 @@ from otastats.errors import OtastatsError
 from otastats.storage import Store, open_store
 from otastats.storage.open import UnsupportedDatabase, upgrade_database
 from otastats.storage.schema_version import SchemaTooNew
-from otastats.timeparse import datetime_to_micros
+from otastats.timeparse import datetime_to_micros, micros_to_datetime
 
 cli = typer.Typer(
     help="Exact, real-time usage statistics for live-update (OTA) platforms.",
@@ -69,7 +69,8 @@ class BadInput(Exception):
 
 
 def _now() -> int:
-    return datetime_to_micros(datetime.now(UTC))
+    """Now: the system clock, or the instant of OTASTATS_FAKE_NOW (a test and demo aid)."""
+    return datetime_to_micros(_settings(None).fake_now or datetime.now(UTC))
 
 
 def _settings(database: str | None) -> Settings:
@@ -295,13 +296,13 @@ def demo(
 ) -> None:
     """Create an organization, a user, apps and a read key, with 90 days of activity."""
     from otastats.admin.demo import create_demo
-    from otastats.context import clock_for
-
-    clock = clock_for(_settings(database))
 
     def action(store: Store) -> dict[str, Any]:
-        made = create_demo(store, datetime_to_micros(clock()), seed=seed)
-        return _demo_output(made.org_id, made.app_ids, made.key, today=clock().date())
+        now = _now()
+        made = create_demo(store, now, seed=seed)
+        return _demo_output(
+            made.org_id, made.app_ids, made.key, today=micros_to_datetime(now).date()
+        )
 
     _run(as_json, database, action, lambda r: _demo_text(r))
 

@@ -46,8 +46,8 @@ class Settings:
     """Where the rate-limit counters live; None: Redis when ``redis_url`` is set, else the
     database (see ``counters_store``)."""
     fake_now: datetime | None = None
-    """A test and demo aid: the instant the clock of ``serve`` and ``demo`` reads at start (it
-    runs on from there); None: the system clock. Never set in production."""
+    """A test and demo aid: "now" for every command (``serve``'s clock starts there and runs
+    on); None: the system clock. Never set in production."""
     webhook_timeout_ms: int = 10_000
     """The longest time one webhook call may take."""
     webhook_retry_first_ms: int = 5_000

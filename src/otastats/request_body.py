@@ -35,20 +35,22 @@ and so stall the event loop, for tens of milliseconds; in windows, other request
 TOO_LARGE = f"body: larger than {MAX_BODY_BYTES:,} bytes; send the events in several requests"
 
 
-async def read_limited_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytearray:
-    """The body, refused with 413 as soon as it is known to pass ``max_bytes``."""
+async def read_limited_body(
+    request: Request, max_bytes: int = MAX_BODY_BYTES, too_large: str = TOO_LARGE
+) -> bytearray:
+    """The body, refused with 413 (``too_large``) as soon as it is known to pass ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
             if int(declared) > max_bytes:
-                raise PayloadTooLarge(TOO_LARGE)
+                raise PayloadTooLarge(too_large)
         except ValueError:
             raise InvalidBody("content-length: must be a whole number") from None
     # One buffer that grows: a list of chunks joined at the end held the body twice.
     body = bytearray()
     async for chunk in request.stream():
         if len(body) + len(chunk) > max_bytes:
-            raise PayloadTooLarge(TOO_LARGE)
+            raise PayloadTooLarge(too_large)
         body += chunk
     return body
 
@@ -82,16 +84,27 @@ def check_json_depth(value: object, levels: int = MAX_JSON_DEPTH) -> None:
     """400 when ``value`` nests more than ``levels`` levels (``value`` itself is level 1)."""
     if not isinstance(value, dict | list):
         return
-    stack: list[tuple[dict[str, object] | list[object], int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    # Level by level, the containers of each level gathered by a comprehension: a step of the
+    # interpreter for each value, rather than several (this runs on every body).
+    level: list[dict[str, object] | list[object]] = [value]
+    depth = 1
+    while True:
+        below: list[dict[str, object] | list[object]] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([child for child in children if isinstance(child, _CONTAINERS)])
+        if not below:
+            return
+        depth += 1
         if depth > levels:
             raise InvalidBody(
                 f"body: JSON nested more than {MAX_JSON_DEPTH} levels deep (an NDJSON line"
                 " counts as an element of an array); events are flat objects"
             )
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        level = below
+
+
+_CONTAINERS = (dict, list)
 
 
 def loads_bounded(body: Body) -> object:

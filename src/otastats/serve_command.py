@@ -44,6 +44,9 @@ def serve(
 
     settings = _settings(database)
     clock = clock_for(settings)
+    if settings.fake_now is not None:
+        # A test and demo aid: an operator who finds it set by mistake is told at once.
+        sys.stderr.write(f"warning: OTASTATS_FAKE_NOW is set: the clock starts at {clock()}\n")
     store = _open(database)
     alerts, worker = start_for_server(settings, store, lambda: datetime_to_micros(clock()))
     try:

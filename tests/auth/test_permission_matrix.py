@@ -127,30 +127,40 @@ def world(store: SQLiteStore, client: TestClient) -> World:
     return build_world(store, client)
 
 
-ENDPOINTS = ("app", "bundle_usage", "adoption", "org", "org_breakdown", "user", "ingest", "alerts")
+ENDPOINTS = (
+    "app",
+    "bundle_usage",
+    "health",
+    "adoption",
+    "org",
+    "org_breakdown",
+    "user",
+    "ingest",
+    "alerts",
+)
 
 # Reads: an HTTP status. Ingestion: "accepted" or "rejected" (a 200 answer), or a status.
 MATRIX: dict[str, tuple[int | str, ...]] = {
-    # key:               app, bundle_usage, adoption, org, org_breakdown, user, ingest, alerts
-    "read": (200, 200, 200, 200, 200, 200, 403, 200),
-    "upload": (200, 200, 200, 200, 200, 200, "accepted", 200),
-    "write": (200, 200, 200, 200, 200, 200, "accepted", 200),
-    "all": (200, 200, 200, 200, 200, 200, "accepted", 200),
-    "org_A": (200, 200, 200, 200, 200, 200, "accepted", 200),
+    # key:       app, bundle_usage, health, adoption, org, org_breakdown, user, ingest, alerts
+    "read": (200, 200, 200, 200, 200, 200, 200, 403, 200),
+    "upload": (200, 200, 200, 200, 200, 200, 200, "accepted", 200),
+    "write": (200, 200, 200, 200, 200, 200, 200, "accepted", 200),
+    "all": (200, 200, 200, 200, 200, 200, 200, "accepted", 200),
+    "org_A": (200, 200, 200, 200, 200, 200, 200, "accepted", 200),
     # Limited to an org the user is not a member of: nothing left to read.
-    "org_B": (403, 403, 403, 403, 403, 404, "rejected", 403),
+    "org_B": (403, 403, 403, 403, 403, 403, 404, "rejected", 403),
     # An app-limited key may not read whole-org totals.
-    "app_one": (200, 200, 200, 403, 403, 200, "accepted", 200),
-    "app_two": (403, 403, 403, 403, 403, 200, "rejected", 403),
-    "expired": (401, 401, 401, 401, 401, 401, 401, 401),
-    "revoked": (401, 401, 401, 401, 401, 401, 401, 401),
-    "no_org": (403, 403, 403, 403, 403, 404, "rejected", 403),
+    "app_one": (200, 200, 200, 200, 403, 403, 200, "accepted", 200),
+    "app_two": (403, 403, 403, 403, 403, 403, 200, "rejected", 403),
+    "expired": (401, 401, 401, 401, 401, 401, 401, 401, 401),
+    "revoked": (401, 401, 401, 401, 401, 401, 401, 401, 401),
+    "no_org": (403, 403, 403, 403, 403, 403, 404, "rejected", 403),
     # The role plays no part in reading, but a read role may not write.
-    "role_read": (200, 200, 200, 200, 200, 200, "rejected", 200),
-    "role_read_org_A": (200, 200, 200, 200, 200, 200, "rejected", 200),
+    "role_read": (200, 200, 200, 200, 200, 200, 200, "rejected", 200),
+    "role_read_org_A": (200, 200, 200, 200, 200, 200, 200, "rejected", 200),
     # A member of both orgs, with a key limited to the other one.
-    "member_limited_to_org_B": (403, 403, 403, 403, 403, 200, "rejected", 403),
-    "other_org_member": (403, 403, 403, 403, 403, 200, "rejected", 403),
+    "member_limited_to_org_B": (403, 403, 403, 403, 403, 403, 200, "rejected", 403),
+    "other_org_member": (403, 403, 403, 403, 403, 403, 200, "rejected", 403),
 }
 
 CELLS = [
@@ -166,6 +176,8 @@ def request(world: World, key: str, endpoint: str) -> Any:
         return get(client, key, "/statistics/app/a.one/", **PARAMS)
     if endpoint == "bundle_usage":
         return get(client, key, "/statistics/app/a.one/bundle_usage", **PARAMS)
+    if endpoint == "health":
+        return get(client, key, "/statistics/app/a.one/health/", **PARAMS)
     if endpoint == "adoption":
         return get(client, key, "/statistics/app/a.one/adoption", date="2024-03-14")
     if endpoint == "org":

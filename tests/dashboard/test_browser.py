@@ -1,9 +1,6 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright, against the
-real ``otastats serve --demo`` started here on a free port with a temporary database.
-
-The date is pinned, on both sides: the server's clock starts at ``SERVER_NOW``
-(``OTASTATS_FAKE_NOW``, so the demo data end on that day), and each page's clock is fixed with
-Playwright, so the tests draw the same ranges whatever day they run on.
+real ``otastats serve --demo`` started here on a free port with a temporary database (the
+fixtures are in conftest.py, on dates pinned as board.py says).
 
 Every figure the page shows is checked against the Statistics API's own answer to the same
 question. Screenshots and the 365-day drawing time are left in test-output/.
@@ -11,189 +8,22 @@ question. Screenshots and the 365-day drawing time are left in test-output/.
 
 from __future__ import annotations
 
-import csv
-import json
-import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.cli_helpers import Server, db_url, http_get, serve
-from tests.dashboard.browser import (
-    CHART_PROBE,
-    DRAWN,
-    chromium,
-    save_screenshot,
-    why_no_browser,
-    write_output,
+from tests.dashboard.board import (
+    LINE_CHARTS,
+    TODAY,
+    Demo,
+    Tab,
+    assert_for_people,
+    csv_rows,
 )
-
-SERVER_NOW = datetime(2028, 3, 1, 12, 0, tzinfo=UTC)
-"""The server's "now": the 1st of a month after a 29 February; 90 days of demo data end then."""
-TODAY = SERVER_NOW.date()
-LINE_CHARTS = {"chart-mau": "mau", "chart-storage": "storage"}
-PEOPLE_NUMBER = re.compile(r"^(\d+(?:\.\d)?) ?(B|kB|MB|GB|TB|k|M|bn)?$")
-UNIT_POWERS = {None: 0, "B": 0, "k": 1, "kB": 1, "M": 2, "MB": 2, "GB": 3, "bn": 3, "TB": 4}
-CSP_LISTENER = """
-window.cspViolations = [];
-document.addEventListener('securitypolicyviolation', (event) => {
-  window.cspViolations.push({directive: event.effectiveDirective, blocked: event.blockedURI});
-});
-"""
-
-
-@dataclass
-class Demo:
-    server: Server
-    key: str
-    org_id: str
-    app_ids: list[str]
-
-    @property
-    def base(self) -> str:
-        return self.server.base
-
-    def api(self, path: str, **params: str) -> Any:
-        query = "&".join(f"{name}={value}" for name, value in params.items())
-        status, body = http_get(f"{self.base}{path}?{query}", {"authorization": self.key})
-        assert status == 200, body
-        return body
-
-
-@dataclass
-class Tab:
-    """One browser tab, with what it asked the network for and the errors it met."""
-
-    page: Any
-    demo: Demo
-    urls: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    draws: int = 0
-    """The number of the last drawing seen: a wait is for a later one."""
-    today: date = TODAY
-
-    def pin_clock(self, day: date) -> None:
-        """The page's clock reads noon (UTC) of ``day``, always (timers still run)."""
-        self.today = day
-        self.page.clock.set_fixed_time(datetime.combine(day, SERVER_NOW.timetz()))
-
-    def sign_in(self, key: str | None = None) -> None:
-        self.page.goto(self.demo.base + "/dashboard")
-        self.page.fill("#key", key or self.demo.key)
-        self.page.click("#key-form button[type=submit]")
-
-    def reload(self) -> None:
-        """Load the page again: its count of drawings starts again from zero."""
-        self.page.reload()
-        self.draws = 0
-
-    def wait_drawn(self, **wanted: str) -> dict[str, str]:
-        """The board's dataset once a new drawing with the ``wanted`` values is on screen."""
-        self.page.wait_for_function(
-            DRAWN, arg={"after": self.draws, "wanted": wanted}, timeout=30_000
-        )
-        board: dict[str, str] = self.page.evaluate(
-            "({...document.getElementById('board').dataset})"
-        )
-        self.draws = int(board["draw"])
-        return board
-
-    def show(self, target: str, preset: str = "30") -> dict[str, str]:
-        """Choose a target and a preset range; the board's dataset once drawn."""
-        self.page.select_option("#preset", preset)
-        self.page.select_option("#target", target)
-        first, last = preset_range(preset, self.today)
-        return self.wait_drawn(target=target, **{"from": first, "to": last})
-
-    def custom(self, target: str, first: str, last: str) -> dict[str, str]:
-        """Choose a target and a custom range; the board's dataset once drawn."""
-        self.page.select_option("#target", target)
-        self.wait_drawn(target=target)
-        self.page.select_option("#preset", "custom")
-        self.page.fill("#from", first)
-        self.page.fill("#to", last)
-        self.page.click("#apply")
-        return self.wait_drawn(target=target, **{"from": first, "to": last})
-
-    def chart(self, chart_id: str) -> dict[str, Any]:
-        probe: dict[str, Any] = self.page.evaluate(CHART_PROBE, chart_id)
-        return probe
-
-    def shown(self, output_id: str) -> tuple[str, str]:
-        """(the text, the exact value) of one of the summary figures."""
-        element = self.page.locator(f"#{output_id}")
-        return element.inner_text(), element.get_attribute("data-value") or ""
-
-
-def preset_range(preset: str, end: date) -> tuple[str, str]:
-    if preset == "month":
-        return end.replace(day=1).isoformat(), end.isoformat()
-    if preset == "last-month":
-        last = end.replace(day=1) - timedelta(days=1)
-        return last.replace(day=1).isoformat(), last.isoformat()
-    return (end - timedelta(days=int(preset) - 1)).isoformat(), end.isoformat()
-
-
-def assert_for_people(text: str, value: int) -> None:
-    """``text`` is ``value`` in short form (1.2 GB, 15.3 k, 820), rounded to one decimal."""
-    found = PEOPLE_NUMBER.match(text)
-    assert found is not None, text
-    scale = 1000 ** UNIT_POWERS[found.group(2)]
-    assert abs(float(found.group(1)) * scale - value) <= 0.05 * scale, (text, value)
-
-
-def csv_rows(path: Path) -> list[list[str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.reader(handle))
-
-
-# --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    reason = why_no_browser()
-    if reason is not None:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("dashboard-server")
-    with serve(
-        "--demo",
-        "--json",
-        database=db_url(workdir / "demo.db"),
-        workdir=workdir,
-        env={"OTASTATS_FAKE_NOW": SERVER_NOW.isoformat()},
-    ) as server:
-        made = json.loads(server.first_stdout_line())
-        yield Demo(server, made["key"], made["org_id"], made["app_ids"])
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory, demo: Demo) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
-
-
-@pytest.fixture
-def tab(browser: Any, demo: Demo) -> Iterator[Tab]:
-    page = browser.new_page()
-    opened = Tab(page, demo)
-    opened.pin_clock(TODAY)
-    page.add_init_script(CSP_LISTENER)
-    page.on("request", lambda request: opened.urls.append(request.url))
-    page.on("pageerror", lambda error: opened.errors.append(str(error)))
-    try:
-        yield opened
-    finally:
-        page.close()
-
-
-# --- the tests ---------------------------------------------------------------------------------
+from tests.dashboard.browser import save_screenshot, write_output
 
 
 def test_the_key_is_asked_once_and_the_choices_are_what_me_lists(tab: Tab, demo: Demo) -> None:
@@ -288,6 +118,77 @@ def test_an_app_draws_each_chart_with_the_apis_points(tab: Tab, demo: Demo) -> N
     assert tab.errors == []
 
 
+def test_release_health_is_the_apis_health(tab: Tab, demo: Demo, tmp_path: Path) -> None:
+    app_id = demo.app_ids[0]
+    tab.sign_in()
+    tab.wait_drawn()
+    board = tab.show(f"app:{app_id}", "30")
+    answer = demo.api(
+        f"/statistics/app/{app_id}/health", **{"from": board["from"], "to": board["to"]}
+    )
+    versions = answer["versions"]
+    assert len(versions) >= 2
+    assert tab.page.is_visible("#health")
+
+    # The table: newest version first, each figure the API's.
+    rows = tab.page.eval_on_selector_all(
+        "#health-table tbody tr",
+        "(rows) => rows.map((row) => [row.dataset.version,"
+        " ...[...row.cells].slice(1).map((cell) => cell.dataset.value)])",
+    )
+    expected = [
+        [
+            version["version"],
+            *(str(version["totals"][name]) for name in ("devices", "installs", "rollbacks")),
+            *(
+                "" if version["rates"][rate] is None else repr(version["rates"][rate])
+                for rate in ("rollback", "crash")
+            ),
+            str(version["totals"]["js_errors"]),
+        ]
+        for version in reversed(versions)
+    ]
+    assert [
+        [row[0], *row[1:4], *(str(float(v)) if v else "" for v in row[4:6]), row[6]] for row in rows
+    ] == expected
+
+    # The newest version beside the one before it: the demo's newest release rolls back and
+    # crashes more, and both its rates are flagged.
+    before, newest = versions[-2], versions[-1]
+    flags = tab.page.eval_on_selector_all(
+        "#health-compare .rate",
+        "(items) => items.map((item) => [item.dataset.rate, item.dataset.worse, item.textContent])",
+    )
+    assert [flag[:2] for flag in flags] == [
+        ["rollback", str(newest["rates"]["rollback"] > before["rates"]["rollback"]).lower()],
+        ["crash", str(newest["rates"]["crash"] > before["rates"]["crash"]).lower()],
+    ]
+    assert [flag[1] for flag in flags] == ["true", "true"]
+    assert all(newest["version"] in flag[2] and before["version"] in flag[2] for flag in flags)
+
+    # The chart: devices that rolled back and that crashed each day, summed over versions.
+    drawn = tab.chart("chart-health")
+    assert drawn["names"] == ["Rolled back", "Crashed"]
+    assert drawn["x"] == [answer["labels"]] * 2
+    assert drawn["y"] == [
+        [sum(v["daily"][name][day] for v in versions) for day in range(len(answer["labels"]))]
+        for name in ("rollbacks", "crashes")
+    ]
+    assert any(drawn["y"][0])
+
+    # The CSV download is the API's CSV.
+    with tab.page.expect_download() as started:
+        tab.page.click("button[data-download=health]")
+    saved = tmp_path / "health.csv"
+    started.value.save_as(saved)
+    header, *rows_csv = csv_rows(saved)
+    assert header[:2] == ["version", "date"]
+    assert [row[0] for row in rows_csv if row[1] == "total"] == [v["version"] for v in versions]
+    tab.page.locator("#health").scroll_into_view_if_needed()
+    save_screenshot(tab.page, "dashboard-health.png")
+    assert tab.errors == []
+
+
 def test_an_organization_draws_its_totals_without_bundles(tab: Tab, demo: Demo) -> None:
     tab.sign_in()
     tab.wait_drawn()
@@ -368,155 +269,6 @@ def test_the_bundle_csv_is_the_apis_bundle_usage(tab: Tab, demo: Demo, tmp_path:
         assert [int(cell) for cell in row[1 + len(versions) :]] == [
             dataset["counts"][index] for dataset in expected["datasets"]
         ]
-
-
-def drawn_points(chart: dict[str, Any]) -> list[int]:
-    """Points drawn on screen by each line trace: the vertices of its line, or its markers."""
-    return [max(pair) for pair in zip(chart["lines"], chart["markers"], strict=True)]
-
-
-PRESETS_ON_EDGE_DAYS = {
-    # The last day of a month and of a year.
-    date(2027, 12, 31): {
-        "7": ("2027-12-25", "2027-12-31", 7),
-        "30": ("2027-12-02", "2027-12-31", 30),
-        "month": ("2027-12-01", "2027-12-31", 31),
-        "last-month": ("2027-11-01", "2027-11-30", 30),
-    },
-    # 1 January: this month is one day, last month is in the year before.
-    date(2028, 1, 1): {
-        "7": ("2027-12-26", "2028-01-01", 7),
-        "30": ("2027-12-03", "2028-01-01", 30),
-        "month": ("2028-01-01", "2028-01-01", 1),
-        "last-month": ("2027-12-01", "2027-12-31", 31),
-    },
-    # 29 February, the last day of a month of 29 days.
-    date(2028, 2, 29): {
-        "7": ("2028-02-23", "2028-02-29", 7),
-        "30": ("2028-01-31", "2028-02-29", 30),
-        "90": ("2027-12-02", "2028-02-29", 90),
-        "month": ("2028-02-01", "2028-02-29", 29),
-        "last-month": ("2028-01-01", "2028-01-31", 31),
-    },
-    # The 1st of a month after a 29 February (and the server's today).
-    date(2028, 3, 1): {
-        "7": ("2028-02-24", "2028-03-01", 7),
-        "30": ("2028-02-01", "2028-03-01", 30),
-        "90": ("2027-12-03", "2028-03-01", 90),
-        "month": ("2028-03-01", "2028-03-01", 1),
-        "last-month": ("2028-02-01", "2028-02-29", 29),
-    },
-}
-
-
-@pytest.mark.parametrize("day", PRESETS_ON_EDGE_DAYS, ids=str)
-def test_each_preset_shows_its_range_on_an_edge_day(tab: Tab, demo: Demo, day: date) -> None:
-    tab.pin_clock(day)
-    tab.sign_in()
-    tab.wait_drawn()
-    target = f"app:{demo.app_ids[2]}"
-    for preset, (first, last, days) in PRESETS_ON_EDGE_DAYS[day].items():
-        assert preset_range(preset, day) == (first, last), preset
-        board = tab.show(target, preset)
-        assert (board["from"], board["to"], board["days"]) == (first, last, str(days)), preset
-        # What is on screen now is this range's: a point a day on each chart, a bar a day.
-        assert drawn_points(tab.chart("chart-mau")) == [days], preset
-        assert drawn_points(tab.chart("chart-cumulative")) == [days], preset
-        assert tab.chart("chart-bandwidth")["bars"] == days, preset
-        bundles = tab.chart("chart-bundles")
-        assert bundles["x"] == [dates(first, last)] * bundles["traces"], preset
-        status = tab.page.inner_text("#status")
-        expected = f"1 day, {last}" if days == 1 else f"{days} days, {first} to {last}"
-        assert f": {expected}, drawn in " in status, (preset, status)
-    assert tab.errors == []
-
-
-def dates(first: str, last: str) -> list[str]:
-    start = date.fromisoformat(first)
-    count = (date.fromisoformat(last) - start).days + 1
-    return [(start + timedelta(days=n)).isoformat() for n in range(count)]
-
-
-def check_short_range(tab: Tab, demo: Demo, app_id: str, first: str, last: str) -> None:
-    """Each chart of a range of one or two days shows each day's figures so that they read."""
-    days = len(dates(first, last))
-    params = {"from": first, "to": last}
-    daily = demo.api(f"/statistics/app/{app_id}", **params, noAccumulate="true")
-    cumulative = demo.api(f"/statistics/app/{app_id}", **params)
-    bundles = demo.api(f"/statistics/app/{app_id}/bundle_usage", **params)
-    assert [point["date"] for point in daily] == dates(first, last)
-    for chart_id, points, name in (
-        ("chart-mau", daily, "mau"),
-        ("chart-storage", daily, "storage"),
-        ("chart-cumulative", cumulative, "bandwidth"),
-    ):
-        drawn = tab.chart(chart_id)
-        values = [point[name] for point in points]
-        assert drawn["y"] == [values], chart_id
-        # A marker a day, whatever else is drawn.
-        assert drawn["markers"] == [days], chart_id
-        # The axis starts at 0 and leaves room above the largest value: no dot on the top edge.
-        low, high = drawn["yRange"]
-        assert low == 0, chart_id
-        assert 0 < max(values) <= 0.95 * high, (chart_id, drawn["yRange"])
-    # Bandwidth: a bar a day, wide enough to see, as tall as its share of the axis.
-    bars = tab.chart("chart-bandwidth")
-    assert bars["y"] == [[point["bandwidth"] for point in daily]]
-    assert bars["bars"] == days
-    assert min(bars["barWidths"]) >= 40, bars["barWidths"]
-    assert all(height > 10 for height in bars["barHeights"]), bars["barHeights"]
-    # Bundle adoption: a stacked bar a day, a segment a version in use, sized by its share.
-    stacked = tab.chart("chart-bundles")
-    assert set(stacked["types"]) == {"bar"}
-    assert stacked["names"] == [dataset["label"] for dataset in bundles["datasets"]]
-    assert stacked["y"] == [dataset["data"] for dataset in bundles["datasets"]]
-    assert len(stacked["stacks"]) == len(bundles["datasets"]) >= 2
-    assert all(len(heights) == days for heights in stacked["stacks"])
-    for day in range(days):
-        # Each day's bar fills the axis (the shares add up to 100 %), cut in the shares' sizes.
-        column = [heights[day] for heights in stacked["stacks"]]
-        full = sum(column)
-        assert full > 100
-        for dataset, height in zip(bundles["datasets"], column, strict=True):
-            assert abs(height - dataset["data"][day] / 100 * full) <= 1.5, (dataset, column)
-    assert min(stacked["barWidths"]) >= 40
-
-
-def test_one_day_and_two_days_read_well(tab: Tab, demo: Demo) -> None:
-    """The 1st of a month, "This month": one day; then a custom range of two days."""
-    app_id = demo.app_ids[0]
-    tab.sign_in()
-    tab.wait_drawn()
-    board = tab.show(f"app:{app_id}", "month")
-    assert (board["from"], board["to"], board["days"]) == ("2028-03-01", "2028-03-01", "1")
-    assert "1 day, 2028-03-01" in tab.page.inner_text("#status")
-    save_screenshot(tab.page, "dashboard-one-day.png")
-    check_short_range(tab, demo, app_id, "2028-03-01", "2028-03-01")
-    one_day = {"from": "2028-03-01", "to": "2028-03-01"}
-    [point] = demo.api(f"/statistics/app/{app_id}", **one_day)
-    assert point["bandwidth"] > 0
-    for output_id, name in (("value-mau", "mau"), ("value-bandwidth", "bandwidth")):
-        text, exact = tab.shown(output_id)
-        assert int(exact) == point[name]
-        assert_for_people(text, point[name])
-    assert tab.page.inner_text("#note-bandwidth") == "on 2028-03-01"
-
-    board = tab.custom(f"app:{app_id}", "2028-02-29", "2028-03-01")
-    assert board["days"] == "2"
-    assert "2 days, 2028-02-29 to 2028-03-01" in tab.page.inner_text("#status")
-    save_screenshot(tab.page, "dashboard-two-days.png")
-    check_short_range(tab, demo, app_id, "2028-02-29", "2028-03-01")
-    assert tab.errors == []
-
-
-def test_a_range_past_the_servers_today_says_where_it_was_cut(tab: Tab, demo: Demo) -> None:
-    tab.sign_in()
-    tab.wait_drawn()
-    board = tab.custom(f"app:{demo.app_ids[1]}", "2028-02-25", "2028-03-05")
-    assert board["days"] == "6"
-    assert drawn_points(tab.chart("chart-mau")) == [6]
-    status = tab.page.inner_text("#status")
-    assert "6 days, 2028-02-25 to 2028-03-01 (10 days asked; no data after today)" in status
 
 
 def test_365_days_are_drawn_and_timed(tab: Tab, demo: Demo) -> None:

@@ -61,6 +61,10 @@ def test_demo_loads_data_that_end_on_the_pinned_day(tmp_path: Path) -> None:
     assert status == 200, points
     assert [points[0]["date"], points[-1]["date"], len(points)] == ["2024-01-31", "2024-02-29", 30]
     assert points[-1]["mau"] > 0
+    warning = server.stderr_path.read_text().splitlines()[0]
+    assert warning.startswith(
+        "warning: OTASTATS_FAKE_NOW is set: the clock starts at 2024-02-29 23:5"
+    )
 
 
 def test_serve_refuses_a_bad_value(tmp_path: Path) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from otastats.ingest.group_commit import GroupCommit
-from otastats.ingest.service import existing_app, prepare
+from otastats.ingest.service import IngestResult, Prepared, existing_app, prepare
 from otastats.storage.sqlite import SQLiteStore
 from tests.conftest import Tenants
 
@@ -117,3 +119,82 @@ def test_a_failed_group_is_written_again_batch_by_batch(
     assert rows.days[None][19797][0] == 3  # devices 1, 3 and 4; nothing of device 2
     again = writes.write(prepare(store, [check_in(2, "b")], NOW, existing_app))
     assert (again.accepted, again.duplicates) == (1, 0)  # its event id was not kept
+
+
+def test_event_loop_requests_share_transactions_with_threads(
+    store: SQLiteStore, tenants: Tenants
+) -> None:
+    """Requests of an event loop and of threads, all at once: the ones that queue up behind a
+    transaction share the next one, each batch is written once, each answer is its own."""
+    tenants.app("com.example.app", tenants.org())
+    writes = GroupCommit(store)
+    transactions = 0
+    real_writer = store.writer
+
+    def held_writer():  # type: ignore[no-untyped-def]
+        nonlocal transactions
+        transactions += 1
+        if transactions == 1:  # until every other request waits behind this one
+            deadline = time.monotonic() + 10
+            while len(writes._waiting) < 19 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return real_writer()
+
+    store.writer = held_writer  # type: ignore[method-assign]
+
+    def batch(number: int) -> Prepared:
+        # Every batch repeats event "shared", so exactly one of them stores it.
+        events = [check_in(number, f"own-{number}"), check_in(1000 + number, "shared")]
+        return prepare(store, events, NOW, existing_app)
+
+    async def on_the_loop() -> list[IngestResult]:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(4) as pool:
+            threaded = [loop.run_in_executor(pool, writes.write, batch(n)) for n in range(4)]
+            coroutines = [writes.write_async(batch(n)) for n in range(4, 20)]
+            return await asyncio.gather(*threaded, *coroutines)
+
+    results = asyncio.run(on_the_loop())
+    assert all(r.accepted + r.duplicates == 2 for r in results)
+    assert sum(r.duplicates for r in results) == 19
+    assert transactions == 2
+    rows = store.metric_rows(["com.example.app"], 19797, 19797, by_app=False)
+    assert rows.days[None][19797][0] == 21  # 20 own devices and the one that stored "shared"
+
+
+def test_an_event_loop_request_that_fails_fails_alone(store: SQLiteStore, tenants: Tenants) -> None:
+    tenants.app("com.example.app", tenants.org())
+    writes = GroupCommit(store)
+    bad = prepare(store, [check_in(2, "b")], NOW, existing_app)
+    bad.allowed[0].ts = "not a number"  # type: ignore[assignment]
+    good = prepare(store, [check_in(1, "a")], NOW, existing_app)
+
+    async def both() -> list[IngestResult | BaseException]:
+        return await asyncio.gather(
+            writes.write_async(bad), writes.write_async(good), return_exceptions=True
+        )
+
+    failed, written = asyncio.run(both())
+    assert isinstance(failed, TypeError)
+    assert isinstance(written, IngestResult)
+    assert (written.accepted, written.duplicates) == (1, 0)
+
+
+def test_a_failing_after_commit_hook_fails_no_write(
+    store: SQLiteStore, tenants: Tenants, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenants.app("com.example.app", tenants.org())
+    touched: list[list[str]] = []
+
+    def hook(app_ids: list[str]) -> None:
+        touched.append(app_ids)
+        raise RuntimeError("hook down")
+
+    writes = GroupCommit(store, after_commit=hook)
+    first = writes.write(prepare(store, [check_in(1, "e1")], NOW, existing_app))
+    second = writes.write(prepare(store, [check_in(2, "e2")], NOW, existing_app))
+    assert (first.accepted, second.accepted) == (1, 1)
+    assert touched == [["com.example.app"], ["com.example.app"]]
+    assert "after-commit hook failed" in caplog.text
+    again = writes.write(prepare(store, [check_in(1, "e1")], NOW, existing_app))
+    assert again.duplicates == 1

@@ -4,13 +4,17 @@ print do: a token stored only as a keyed hash, revoked (or its app deleted) at o
 from __future__ import annotations
 
 import sqlite3
+import time
+import urllib.error
+import urllib.request
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from tests.cli_helpers import db_url, failed, http_client, ok, run_cli
+from otastats.plugin.token_cache import TOKEN_RECHECK_S
+from tests.cli_helpers import db_url, failed, http_client, ok, run_cli, serve
 from tests.plugin.helpers import device, token_of
 
 APP = "com.acme.app"
@@ -95,3 +99,27 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
     bad_env = {"OTASTATS_PUBLIC_URL": "stats.example.com"}
     result = run_cli("plugin", "create", APP, database=database, cwd=tmp_path, env=bad_env)
     assert "OTASTATS_PUBLIC_URL" in failed(result)
+
+
+def test_a_revocation_reaches_a_running_server_within_seconds(tmp_path: Path) -> None:
+    """A server trusts a token it read for a second (TOKEN_RECHECK_S): the revocation of the
+    command line, another process, reaches it without a restart."""
+    make_app(tmp_path)
+    made = cli(tmp_path, "plugin", "create", APP)
+    path = f"/plugin/{token_of(str(made['stats_url']))}/stats"
+    with serve(database=db_url(tmp_path / "o.db"), workdir=tmp_path) as server:
+
+        def status() -> int:
+            try:
+                with urllib.request.urlopen(server.base + path, timeout=10) as answer:  # noqa: S310
+                    return int(answer.status)
+            except urllib.error.HTTPError as exc:
+                exc.close()
+                return exc.code
+
+        assert status() == 200
+        cli(tmp_path, "plugin", "revoke", str(made["token_id"]))
+        deadline = time.monotonic() + 10 * TOKEN_RECHECK_S
+        while status() == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status() == 404

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from otastats.plugin.token_cache import TOKEN_RECHECK_S
 from otastats.storage.base import Store
 from tests.plugin.helpers import (
     APP,
@@ -258,17 +259,26 @@ def test_the_events_of_another_app_are_refused(world: World) -> None:
 
 
 def test_revoked_unknown_and_deleted_app_tokens_get_byte_identical_404s(store: Store) -> None:
+    """Within the second a server process trusts a token it read (TOKEN_RECHECK_S), then at
+    once: the cache's clock is moved by hand."""
     from otastats.admin import service as admin
     from otastats.plugin import tokens
 
     with plugin_world(store) as world:
+        live_tokens = world.client.app.state.plugin.tokens  # type: ignore[attr-defined]
+        moment = [0.0]
+        live_tokens.clock = lambda: moment[0]
         assert world.client.get(world.stats).status_code == 200
         unknown = world.client.get("/plugin/otp_" + "B" * 43 + "/stats").content
         tokens.revoke_token(store, world.token_id, 0)
+        moment[0] = TOKEN_RECHECK_S - 0.001
+        assert world.client.get(world.stats).status_code == 200  # read less than 1 s ago
+        moment[0] = TOKEN_RECHECK_S
         revoked = [world.client.request(m, world.stats).content for m in ("GET", "POST")]
         other = token_of(tokens.create_token(store, OTHER_APP, 0).stats_url)
         assert world.client.get(f"/plugin/{other}/stats").status_code == 200
         admin.delete_app(store, OTHER_APP, 1)
+        moment[0] += TOKEN_RECHECK_S
         deleted = world.client.post(f"/plugin/{other}/stats", content=b"{}").content
         assert revoked == [unknown, unknown]
         assert deleted == unknown

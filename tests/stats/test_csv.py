@@ -241,6 +241,7 @@ def test_the_openapi_description_offers_csv(world: World) -> None:
         "/statistics/org/{org_id}",
         "/statistics/user",
         "/statistics/app/{app_id}/bundle_usage",
+        "/statistics/app/{app_id}/health",
     ):
         operation = paths[path]["get"]
         assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}

@@ -24,6 +24,10 @@ METRIC_TABLES = {
     "version_days",
     "versions",
     "bundle_events",
+    "health_device_days",
+    "health_firsts",
+    "health_days",
+    "health_totals",
 }
 REFERENCE_TABLES = {
     "orgs",
@@ -114,6 +118,8 @@ def test_version_2_databases_get_the_versions_of_their_device_days(postgres_url:
         store.close()
     with psycopg.connect(postgres_url, autocommit=True) as conn:  # version 3 had no version_days
         conn.execute("DROP TABLE version_days")
+        for table in ("health_device_days", "health_firsts", "health_days", "health_totals"):
+            conn.execute(f"DROP TABLE {table}")  # made by a later version
         conn.execute("UPDATE schema_version SET version = 3")
     upgraded = PostgresStore(postgres_url)
     try:
@@ -189,6 +195,8 @@ def test_the_sql_keeps_the_citus_rules() -> None:
         for path in [
             source / "postgres.py",
             source / "postgres_write.py",
+            source / "health_postgres.py",
+            source / "health_backfill.py",
             source / "alerts_postgres.py",
         ]
     ).upper()

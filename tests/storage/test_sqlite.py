@@ -131,6 +131,8 @@ def test_version_3_databases_get_the_versions_of_their_device_days(tmp_path: Pat
         store.close()
     with sqlite3.connect(path) as conn:  # version 4 had no version_days
         conn.execute("DROP TABLE version_days")
+        for table in ("health_device_days", "health_firsts", "health_days", "health_totals"):
+            conn.execute(f"DROP TABLE {table}")  # made by a later version
         conn.execute("PRAGMA user_version=4")
     upgraded = SQLiteStore(str(path))
     try:

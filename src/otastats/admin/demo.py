@@ -1,4 +1,7 @@
-"""Realistic generated activity for trying otastats: releases, adoption curves, check-ins."""
+"""Realistic generated activity for trying otastats: releases, adoption curves, check-ins, and
+the updater plugin's health actions (installs, rollbacks, crashes, JavaScript errors, failed
+downloads). The newest release of each app is a bad one: it rolls back and crashes far more
+than the others, so that the dashboard's release health has a story to tell."""
 
 from __future__ import annotations
 
@@ -18,6 +21,14 @@ RELEASE_EVERY_DAYS = 14
 BATCH = 5_000
 APPS = (("weather", 1_500, 0.55), ("notes", 600, 0.35), ("chess", 200, 0.25))
 """(name, devices, probability that a regular device checks in on a given day)"""
+ROLLBACK = (0.02, 0.3)
+"""Probability that an install rolls back: (a good release, the bad one)"""
+CRASH = (0.003, 0.03)
+"""Probability that a check-in is followed by a crash: (a good release, the bad one)"""
+JS_ERROR = 0.02
+DOWNLOAD_FAIL = 0.01
+PLUGINS = ("6.1.3", "7.25.0", "8.40.2", "8.40.2")
+"""Plugin versions of the devices: 6.1.3 sends download_fail for 'no update' (left out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,26 @@ def _device_events(
     emulator = rng.random() < 0.04
     prod = rng.random() >= 0.03
     platform = rng.choice(("ios", "android", "android", "web"))
+    plugin = rng.choice(PLUGINS)
+    bad = len(releases) - 1
+    refused = -1
+    """The newest release the device rolled back from: it is not installed again."""
+
+    def action(name: str, index: int, at: int) -> dict[str, object]:
+        return {
+            "type": "action",
+            "app_id": app_id,
+            "device_id": device_id,
+            "action": name,
+            "version_name": releases[index][1],
+            "platform": platform,
+            "plugin_version": plugin,
+            "is_emulator": emulator,
+            "is_prod": prod,
+            "timestamp": _stamp(at),
+            "event_id": f"{device_id}-{name}-{at}",
+        }
+
     current = 0
     for index, release in enumerate(releases):
         if release[3] <= joined * MICROS_PER_DAY:
@@ -123,24 +154,43 @@ def _device_events(
             if at > now:
                 continue
             latest = max(i for i, r in enumerate(releases) if r[3] <= at)
-            if latest > current and rng.random() < 0.45:
-                current = latest
+            if latest > current and latest != refused and rng.random() < 0.45:
                 yield {
                     "type": "download",
                     "app_id": app_id,
                     "device_id": device_id,
-                    "version_name": releases[current][1],
-                    "bytes": releases[current][2],
+                    "version_name": releases[latest][1],
+                    "bytes": releases[latest][2],
                     "timestamp": _stamp(at),
                 }
-            yield {
-                "type": "device_seen",
-                "app_id": app_id,
-                "device_id": device_id,
-                "version_name": releases[current][1],
-                "platform": platform,
-                "is_emulator": emulator,
-                "is_prod": prod,
-                "timestamp": _stamp(at),
-                "event_id": f"{device_id}-{at}",
-            }
+                if rng.random() < DOWNLOAD_FAIL:
+                    yield action("download_fail", current, at + 1)
+                    continue
+                yield action("set", latest, at + 2)
+                if rng.random() < ROLLBACK[latest == bad]:
+                    # notifyAppReady() was not called in time: the plugin goes back.
+                    yield action("update_fail", latest, at + 3)
+                    refused = latest
+                else:
+                    current = latest
+                at += 4
+            if rng.random() < 0.5:
+                yield action("app_moved_to_foreground", current, at)
+            else:
+                yield {
+                    "type": "device_seen",
+                    "app_id": app_id,
+                    "device_id": device_id,
+                    "version_name": releases[current][1],
+                    "platform": platform,
+                    "is_emulator": emulator,
+                    "is_prod": prod,
+                    "timestamp": _stamp(at),
+                    "event_id": f"{device_id}-{at}",
+                }
+            if rng.random() < CRASH[current == bad]:
+                yield action("app_crash", current, at + 5)
+            if rng.random() < JS_ERROR:
+                yield action("webview_javascript_error", current, at + 6)
+            if plugin.startswith("6.") and platform != "web" and rng.random() < 0.2:
+                yield action("download_fail", current, at + 7)

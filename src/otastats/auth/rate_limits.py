@@ -119,6 +119,12 @@ class RateLimits:
                 self._retry_after(item, "key", key_id),
             )
 
+    @property
+    def plugin_counted_in_memory(self) -> bool:
+        """Whether counting a plugin request waits on no I/O (it may run on the event loop)."""
+        limiter = self.plugin_limiter
+        return limiter is None or isinstance(limiter.storage, storage.MemoryStorage)
+
     def hit_plugin(self, token_id: str, address: str) -> None:
         """Count a request to a plugin URL; TooManyRequests (with its retry delay) when over."""
         item, limiter = self.per_plugin_client, self.plugin_limiter

@@ -33,6 +33,7 @@ MODULES = (
     "charts.js",
     "section-usage.js",
     "section-bundles.js",
+    "section-health.js",
 )
 """The page's own scripts: ``dashboard.js`` and the modules it imports (a new section's too)."""
 ASSETS: dict[str, Asset] = {

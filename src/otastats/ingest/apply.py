@@ -9,6 +9,7 @@ import orjson
 
 from otastats.ingest.bundle_storage import storage_delta
 from otastats.ingest.device_intervals import IntervalDeltas, merge_activity, neighbourhood
+from otastats.ingest.health_state import apply_health
 from otastats.ingest.schemas import BUNDLE_CREATED, BUNDLE_DELETED, DOWNLOAD, Event
 from otastats.storage.base import DeviceKey, EventRow, WriteTx
 from otastats.timeparse import MICROS_PER_DAY
@@ -49,6 +50,7 @@ def apply_events(tx: WriteTx, events: list[Event]) -> None:
     tx.add_version_deltas(deltas.versions)
     tx.add_bandwidth(bandwidth)
     tx.note_first_seen(first_seen)
+    apply_health(tx, events)
 
 
 def _note_first(first_seen: dict[tuple[str, str], int], event: Event) -> None:

@@ -5,16 +5,26 @@ several requests are waiting to write, the first of them writes all the waiting 
 transaction, in the order they arrived, and one sync acknowledges them all. When that
 transaction fails, none of it is stored, and each batch is written again in a transaction of its
 own: a request that fails (whatever the reason, one tenant's or not) fails only itself.
+
+A request served on the event loop (``write_async``) waits without a thread of its own: its
+batch joins the waiting ones, and when no thread is there to lead the next transaction, the
+group's own writer thread does; the loop learns of the answers with one wake-up a transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from otastats.ingest.service import IngestResult, Prepared, write_all
 from otastats.storage.base import Store
+
+log = logging.getLogger("otastats")
 
 
 @dataclass(slots=True)
@@ -23,6 +33,8 @@ class _Pending:
     result: IngestResult | None = None
     error: BaseException | None = None
     finished: bool = False
+    answer: asyncio.Future[IngestResult] | None = None
+    """Set for a request of the event loop, which awaits it instead of the condition."""
 
 
 class GroupCommit:
@@ -36,6 +48,9 @@ class GroupCommit:
         self._changed = threading.Condition()
         self._waiting: list[_Pending] = []
         self._writing = False
+        self._lead_thread = ThreadPoolExecutor(1, thread_name_prefix="otastats-group-commit")
+        """Leads the transactions of the event loop's requests (a thread waiting here leads
+        its own)."""
 
     def write(self, prepared: Prepared) -> IngestResult:
         mine = _Pending(prepared)
@@ -54,6 +69,23 @@ class GroupCommit:
         assert mine.result is not None
         return mine.result
 
+    async def write_async(self, prepared: Prepared) -> IngestResult:
+        """``write`` for a coroutine: the same transactions, without a thread of its own."""
+        loop = asyncio.get_running_loop()
+        mine = _Pending(prepared, answer=loop.create_future())
+        with self._changed:
+            self._waiting.append(mine)
+            if not self._writing:
+                self._writing = True
+                self._lead_thread.submit(self._lead_waiting)
+        assert mine.answer is not None
+        return await mine.answer
+
+    def _lead_waiting(self) -> None:
+        with self._changed:
+            batch, self._waiting = self._waiting, []
+        self._write(batch)
+
     def _write(self, batch: list[_Pending]) -> None:
         try:
             with self._store.writer() as tx:
@@ -68,10 +100,15 @@ class GroupCommit:
             for pending, result in zip(batch, results, strict=True):
                 pending.result = result
             self._committed(batch)
+        _answer_loops(batch)
         with self._changed:
             for pending in batch:
                 pending.finished = True
             self._writing = False
+            if any(pending.answer is not None for pending in self._waiting):
+                # No thread may be waiting to lead these: the group's thread does.
+                self._writing = True
+                self._lead_thread.submit(self._lead_waiting)
             self._changed.notify_all()
 
     def _write_alone(self, pending: _Pending) -> None:
@@ -84,5 +121,35 @@ class GroupCommit:
             self._committed([pending])
 
     def _committed(self, batch: list[_Pending]) -> None:
-        if self._after_commit is not None:
+        if self._after_commit is None:
+            return
+        # The events are committed whatever the hook does: a failing hook neither fails the
+        # requests nor leaves the group without a writer.
+        try:
             self._after_commit(sorted({e.app_id for p in batch for e in p.prepared.allowed}))
+        except Exception:
+            log.exception("the after-commit hook failed; the events it followed are committed")
+
+
+def _answer_loops(batch: list[_Pending]) -> None:
+    """Hands the results of the batch's event-loop requests to their loops, one call a loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for pending in batch:
+        if pending.answer is not None:
+            by_loop.setdefault(pending.answer.get_loop(), []).append(pending)
+    for loop, pendings in by_loop.items():
+        # A closed loop: nobody awaits these answers any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, pendings)
+
+
+def _settle(pendings: list[_Pending]) -> None:
+    for pending in pendings:
+        answer = pending.answer
+        if answer is None or answer.done():
+            continue
+        if pending.error is not None:
+            answer.set_exception(pending.error)
+        else:
+            assert pending.result is not None
+            answer.set_result(pending.result)

@@ -86,37 +86,46 @@ def write_prepared(tx: WriteTx, prepared: Prepared) -> IngestResult:
     """Deduplicate, check the byte limits and apply one prepared request inside an open write
     transaction. Only an accepted event keeps its event id: one rejected for its bytes leaves
     the id free, for a later event of the same request too."""
-    allowed = prepared.allowed
-    keys = [(e.app_id, e.event_id) for e in allowed if e.event_id is not None]
-    claimed = tx.claim_event_ids(keys)
-    new_keys = {key for key, new in zip(keys, claimed, strict=True) if new}
-    kept: set[tuple[str, str]] = set()
-    limits = ByteLimits(tx, allowed)
-    rejected = dict(prepared.rejected)
-    fresh: list[Event] = []
-    duplicates = 0
-    for position, event in zip(prepared.positions, allowed, strict=True):
-        key = None if event.event_id is None else (event.app_id, event.event_id)
-        if key is not None and (key not in new_keys or key in kept):
-            duplicates += 1
-            continue
-        error = limits.admit(event)
-        if error is not None:
-            rejected[position] = error
-            continue
-        fresh.append(event)
-        if key is not None:
-            kept.add(key)
-    tx.release_event_ids(sorted(new_keys - kept))
-    apply_events(tx, fresh)
-    return IngestResult(len(fresh), duplicates, sorted(rejected.items()))
+    return write_all(tx, [prepared])[0]
 
 
 def write_all(tx: WriteTx, batches: Sequence[Prepared]) -> list[IngestResult]:
     """Write prepared batches in one transaction, in order, after locking every app they
-    touch at once (all of them before any write, so that concurrent writers cannot deadlock)."""
-    tx.lock_apps(sorted({event.app_id for batch in batches for event in batch.allowed}))
-    return [write_prepared(tx, batch) for batch in batches]
+    touch at once (all of them before any write, so that concurrent writers cannot deadlock).
+
+    The batches are written as one batch of all their events, in order (one statement of each
+    kind for all, not for each): what each batch keeps is what it would keep written after the
+    ones before it, since the event ids, the byte limits and the metric state all take the
+    events one after the other."""
+    every = [event for batch in batches for event in batch.allowed]
+    tx.lock_apps(sorted({event.app_id for event in every}))
+    keys = [(e.app_id, e.event_id) for e in every if e.event_id is not None]
+    claimed = tx.claim_event_ids(keys)
+    new_keys = {key for key, new in zip(keys, claimed, strict=True) if new}
+    kept: set[tuple[str, str]] = set()
+    limits = ByteLimits(tx, every)
+    fresh: list[Event] = []
+    results: list[IngestResult] = []
+    for batch in batches:
+        rejected = dict(batch.rejected)
+        accepted = duplicates = 0
+        for position, event in zip(batch.positions, batch.allowed, strict=True):
+            key = None if event.event_id is None else (event.app_id, event.event_id)
+            if key is not None and (key not in new_keys or key in kept):
+                duplicates += 1
+                continue
+            error = limits.admit(event)
+            if error is not None:
+                rejected[position] = error
+                continue
+            fresh.append(event)
+            accepted += 1
+            if key is not None:
+                kept.add(key)
+        results.append(IngestResult(accepted, duplicates, sorted(rejected.items())))
+    tx.release_event_ids(sorted(new_keys - kept))
+    apply_events(tx, fresh)
+    return results
 
 
 def ingest(store: Store, raw_events: Sequence[object], now: int, check: AppCheck) -> IngestResult:

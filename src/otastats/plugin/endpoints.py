@@ -1,39 +1,29 @@
-"""HTTP routes of the plugin URLs: `POST /plugin/:token/stats` (and its GET reachability check)
-and `POST /plugin/:token/updates`. Each finds the token's app and counts the request against
-the rate limit before it reads the body; errors answer in the plugin's shape."""
+"""The routes of the plugin URLs: `POST /plugin/:token/stats` (and its GET reachability check)
+and `POST /plugin/:token/updates`, as the OpenAPI document describes them.
+
+Their requests are answered before they reach these routes, by the ASGI front
+(otastats.plugin.front), with the same handlers (otastats.plugin.handlers); the routes answer
+what the front passes on (another method on these paths: 405) and any request to an application
+built without the front. Each handler finds the token's app and counts the request against the
+rate limit before it reads the body; errors answer in the plugin's shape.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, FastAPI, Path, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from otastats.auth.dependencies import Context
 from otastats.context import ServiceContext
-from otastats.errors import TooManyRequests
-from otastats.ingest.rules import EventError
 from otastats.plugin import errors, schemas
-from otastats.plugin.body import events_of, parse_json, read_body
-from otastats.plugin.service import record_stats, record_update_check
-from otastats.plugin.tokens import resolve
-from otastats.plugin.upstream import Upstream, UpstreamFailed
+from otastats.plugin.front import PluginFront
+from otastats.plugin.handlers import PluginUrls
 from otastats.schemas import Responses
-from otastats.storage.records import PluginToken
 
 router = APIRouter(tags=["Capgo updater plugin"])
 Token = Annotated[str, Path(description=schemas.TOKEN_DESCRIPTION)]
 
-_OK = b'{"status":"ok"}'
-_UP_TO_DATE = orjson.dumps(
-    {
-        "error": "no_new_version_available",
-        "message": "No new version available",
-        "kind": "up_to_date",
-    }
-)
 _COMMON: Responses = {
     404: schemas.UNKNOWN_URL,
     413: schemas.TOO_LARGE,
@@ -43,8 +33,9 @@ _COMMON: Responses = {
 
 
 def install(app: FastAPI, context: ServiceContext) -> None:
-    """Add the routes, the answer of their errors, and the client of upstream servers."""
-    app.state.plugin_upstream = Upstream(context.settings.upstream_timeout_ms)
+    """Add the front, the routes, and the answer of their errors (after the error handlers of
+    the application: the front is then the outermost of its middleware)."""
+    app.state.plugin = plugin = PluginUrls.of(context)
 
     async def on_plugin_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.PluginError)
@@ -52,31 +43,12 @@ def install(app: FastAPI, context: ServiceContext) -> None:
 
     app.add_exception_handler(errors.PluginError, on_plugin_error)
     app.include_router(router)
+    app.add_middleware(PluginFront, plugin=plugin)
 
 
-def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type="application/json")
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def _token(request: Request, context: ServiceContext, token: str) -> PluginToken:
-    """The live token of the URL, counted against the rate limit; before any body is read."""
-    address = _client_address(request)
-
-    def check() -> PluginToken:
-        found = resolve(context.store, token)
-        if found is None:
-            raise errors.UNKNOWN_URL
-        try:
-            context.limits.hit_plugin(found.token_id, address)
-        except TooManyRequests as exc:
-            raise errors.too_many(exc.error, exc.retry_after) from None
-        return found
-
-    return await run_in_threadpool(check)
+def _plugin(request: Request) -> PluginUrls:
+    plugin: PluginUrls = request.app.state.plugin
+    return plugin
 
 
 @router.post(
@@ -97,29 +69,8 @@ async def _token(request: Request, context: ServiceContext, token: str) -> Plugi
         **_COMMON,
     },
 )
-async def post_stats(token: Token, request: Request, context: Context) -> Response:
-    found = await _token(request, context, token)
-    raw_events, is_array = events_of(parse_json(await read_body(request)))
-    received = context.now()
-    outcome = await run_in_threadpool(
-        record_stats, context.writes, found.app_id, raw_events, received
-    )
-    if not is_array:
-        if outcome.errors:
-            raise errors.invalid_event(outcome.errors[0])
-        return _json(_OK)
-    results = [
-        {"status": "ok", "index": index}
-        if index not in outcome.errors
-        else {
-            "status": "error",
-            "index": index,
-            "error": "invalid_event",
-            "message": outcome.errors[index],
-        }
-        for index in range(len(raw_events))
-    ]
-    return _json(orjson.dumps({"status": "ok", "results": results}))
+async def post_stats(token: Token, request: Request) -> Response:
+    return await _plugin(request).post_stats(request, token)
 
 
 @router.get(
@@ -127,9 +78,8 @@ async def post_stats(token: Token, request: Request, context: Context) -> Respon
     summary="The plugin's reachability check of its statsUrl",
     responses={200: {"model": schemas.Ok, "description": "A valid token"}, **_COMMON},
 )
-async def get_stats(token: Token, request: Request, context: Context) -> Response:
-    await _token(request, context, token)
-    return _json(_OK)
+async def get_stats(token: Token, request: Request) -> Response:
+    return await _plugin(request).get_stats(request, token)
 
 
 @router.post(
@@ -159,22 +109,5 @@ async def get_stats(token: Token, request: Request, context: Context) -> Respons
         **_COMMON,
     },
 )
-async def post_updates(token: Token, request: Request, context: Context) -> Response:
-    found = await _token(request, context, token)
-    body = await read_body(request)
-    raw = parse_json(body)
-    received = context.now()
-    try:
-        await run_in_threadpool(record_update_check, context.writes, found.app_id, raw, received)
-    except EventError as exc:
-        raise errors.invalid_json(str(exc)) from None
-    if found.upstream is None:
-        return _json(_UP_TO_DATE)
-    upstream: Upstream = request.app.state.plugin_upstream
-    try:
-        answer = await upstream.forward(found.upstream, body, dict(request.headers))
-    except UpstreamFailed as exc:
-        raise errors.upstream_unavailable(str(exc)) from None
-    # The content type as the update server wrote it (a media_type would gain a charset).
-    headers = {} if answer.content_type is None else {"content-type": answer.content_type}
-    return Response(answer.body, status_code=answer.status, headers=headers)
+async def post_updates(token: Token, request: Request) -> Response:
+    return await _plugin(request).post_updates(request, token)

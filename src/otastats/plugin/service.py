@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from otastats.ingest.group_commit import GroupCommit
 from otastats.ingest.rules import EventError
 from otastats.ingest.schemas import Event
 from otastats.ingest.service import Prepared
@@ -15,14 +14,16 @@ from otastats.plugin.events import stats_event, update_check
 
 
 @dataclass(frozen=True, slots=True)
-class StatsOutcome:
+class StatsBatch:
+    prepared: Prepared | None
+    """The valid events, for the write path; None when there is none."""
     errors: dict[int, str]
-    """index -> message of each rejected event; the others are committed (or duplicates)."""
+    """index -> message of each rejected event."""
+    count: int
+    """Events in all."""
 
 
-def record_stats(
-    writes: GroupCommit, app_id: str, raw_events: Sequence[object], received: int
-) -> StatsOutcome:
+def validate_stats(app_id: str, raw_events: Sequence[object], received: int) -> StatsBatch:
     accepted: list[Event] = []
     positions: list[int] = []
     errors: dict[int, str] = {}
@@ -32,12 +33,12 @@ def record_stats(
             positions.append(index)
         except EventError as exc:
             errors[index] = str(exc)
-    if accepted:
-        # No plugin event carries bytes, so the byte limits of the write path reject none.
-        writes.write(Prepared(accepted, {}, positions))
-    return StatsOutcome(errors)
+    # No plugin event carries bytes, so the byte limits of the write path reject none.
+    return StatsBatch(
+        Prepared(accepted, {}, positions) if accepted else None, errors, len(raw_events)
+    )
 
 
-def record_update_check(writes: GroupCommit, app_id: str, raw: object, received: int) -> None:
-    """Raises EventError when the request is not a valid check-in; nothing is then written."""
-    writes.write(Prepared([update_check(raw, app_id, received)], {}, [0]))
+def validate_update_check(app_id: str, raw: object, received: int) -> Prepared:
+    """Raises EventError when the request is not a valid check-in."""
+    return Prepared([update_check(raw, app_id, received)], {}, [0])

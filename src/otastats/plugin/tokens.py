@@ -88,14 +88,3 @@ def list_tokens(store: Store, app_id: str) -> list[dict[str, object]]:
 
 def revoke_token(store: Store, token_id: str, now: int) -> None:
     store.revoke_plugin_token(token_id, now)
-
-
-def resolve(store: Store, token: str) -> PluginToken | None:
-    """The live token of a URL: None when it is malformed, unknown or revoked, or its app is
-    deleted (the caller answers all of these alike)."""
-    if TOKEN_SHAPE.match(token) is None:
-        return None
-    found = store.plugin_token_by_hash(hash_key(token, store.key_secret()))
-    if found is None or found.revoked_at is not None or found.app_deleted:
-        return None
-    return found

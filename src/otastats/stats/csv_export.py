@@ -52,6 +52,43 @@ def bundle_usage_csv(answer: Mapping[str, Sequence[Any]]) -> str:
     return _table(header, rows)
 
 
+HEALTH_CLASSES = (
+    "devices",
+    "installs",
+    "install_failures",
+    "rollbacks",
+    "download_failures",
+    "crashes",
+    "js_errors",
+)
+
+
+def health_csv(answer: Mapping[str, Any]) -> str:
+    """``version,date,<classes>,rollback_rate,crash_rate``: for each version in the JSON order,
+    a row whose date is ``total`` (the totals and the rates, empty when null), then one row per
+    label day (the daily counts; no rates)."""
+    header = ("version", "date", *HEALTH_CLASSES, "rollback_rate", "crash_rate")
+    rows: list[list[object]] = []
+    for item in answer["versions"]:
+        version = _text(item["version"])
+        rates = item["rates"]
+        rows.append(
+            [
+                version,
+                "total",
+                *(item["totals"][name] for name in HEALTH_CLASSES),
+                *(
+                    "" if rates[name] is None else repr(rates[name])
+                    for name in ("rollback", "crash")
+                ),
+            ]
+        )
+        for index, label in enumerate(answer["labels"]):
+            daily = item["daily"]
+            rows.append([version, label, *(daily[name][index] for name in HEALTH_CLASSES), "", ""])
+    return _table(header, rows)
+
+
 def _text(value: str) -> str:
     """A text cell that a spreadsheet would take for a formula gets a leading apostrophe."""
     return "'" + value if value.startswith(_FORMULA_STARTS) else value

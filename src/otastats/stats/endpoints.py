@@ -10,9 +10,16 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from otastats.auth.dependencies import Authenticated, Context
+from otastats.health.schemas import HEALTH_CSV, Health
 from otastats.schemas import API_KEY
 from otastats.stats import service
-from otastats.stats.csv_export import adoption_csv, breakdown_csv, bundle_usage_csv, points_csv
+from otastats.stats.csv_export import (
+    adoption_csv,
+    breakdown_csv,
+    bundle_usage_csv,
+    health_csv,
+    points_csv,
+)
 from otastats.stats.json_answer import encode
 from otastats.stats.parser import StatsQuery, parse_adoption_day, parse_query
 from otastats.stats.response_format import CSV_MEDIA_TYPE, wants_csv
@@ -161,6 +168,31 @@ def bundle_usage(request: Request, principal: Authenticated, context: Context) -
     )
     if as_csv:
         return _csv(bundle_usage_csv(answer), f"bundle-usage-{app_id}", query)
+    return _json(answer)
+
+
+@_route(
+    "/app/{app_id}/health",
+    summary="Update health of each version of the app: installs, rollbacks, crashes, by day",
+    openapi_extra=parameters(APP_ID, query=("from", "to", "format")),
+    responses={
+        **ok(
+            Health,
+            HEALTH_CSV,
+            "The day labels, and one entry per version with a non-zero total: its distinct"
+            " devices of each class up to `to`, per label day, and its rates (CSV: a `total`"
+            " row, then one row per day, for each version)",
+        ),
+        **APP_ERRORS,
+    },
+)
+def health(request: Request, principal: Authenticated, context: Context) -> Response:
+    app_id: str = request.path_params["app_id"]
+    query = parse_query(request.query_params, today(context.clock()))
+    as_csv = _as_csv(request)
+    answer = service.app_health(context.store, principal, app_id, query)
+    if as_csv:
+        return _csv(health_csv(answer), f"health-{app_id}", query)
     return _json(answer)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
+from otastats.health.answer import health_answer
 from otastats.stats.adoption import Answer, adoption, read_range
 from otastats.stats.answer_size import check_answer_rows
 from otastats.stats.bundle_usage import bundle_usage
@@ -77,3 +78,10 @@ def app_adoption(store: Store, principal: Principal, app_id: str, day: int) -> A
     _readable_app(store, principal, app_id)
     from_day, to_day = read_range(day)
     return adoption(store.version_rows(app_id, from_day, to_day), day)
+
+
+def app_health(
+    store: Store, principal: Principal, app_id: str, query: StatsQuery
+) -> dict[str, object]:
+    _readable_app(store, principal, app_id)
+    return health_answer(store.health_rows(app_id, query.from_day, query.to_day), query)

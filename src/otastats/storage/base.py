@@ -6,7 +6,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from otastats.storage.records import ApiKey, App, MetricRows, Org, PluginToken, User, VersionRows
+from otastats.storage.records import (
+    ApiKey,
+    App,
+    HealthRows,
+    MetricRows,
+    Org,
+    PluginToken,
+    User,
+    VersionRows,
+)
 
 DeviceKey = tuple[str, str]
 """(app_id, device_id)"""
@@ -20,6 +29,14 @@ EventRow = tuple[
 """(app_id, type, device_id, timestamp, version_name, bytes, platform, is_emulator, is_prod,
 extra JSON, action) of one accepted event, as stored raw in ``events``: type 4 is an action,
 whose name is in ``action``; see otastats.ingest.apply for what each column holds."""
+HealthKey = tuple[str, str, str, str]
+"""(app_id, device_id, version_name, class) of update health"""
+HealthDay = tuple[str, str, str, str, int]
+"""(app_id, device_id, version_name, class, day): a device reported a class on a version"""
+HealthCounts = dict[tuple[str, str, str, int], tuple[int, int]]
+"""(app_id, version_name, class, day) -> deltas of (devices, new_devices)"""
+HealthTotals = dict[tuple[str, str, str], tuple[int, int]]
+"""(app_id, version_name, class) -> (delta of devices, a first day to lower to)"""
 
 
 class WriteTx(Protocol):
@@ -79,6 +96,19 @@ class WriteTx(Protocol):
     def note_first_seen(self, first: dict[tuple[str, str], int]) -> None:
         """Lower each (app, version)'s first-seen timestamp to the given one where earlier."""
 
+    # --- update health (otastats.ingest.health_state) -----------------------------------------
+    def claim_health_days(self, rows: Sequence[HealthDay]) -> set[HealthDay]:
+        """Record the reports; those that were not known before."""
+
+    def load_health_firsts(self, keys: Iterable[HealthKey]) -> dict[HealthKey, int]:
+        """The first day of each key that has one."""
+
+    def set_health_firsts(self, rows: Sequence[HealthDay]) -> None:
+        """Set each key's first day (always an earlier one, or the first)."""
+
+    def add_health_counts(self, daily: HealthCounts, totals: HealthTotals) -> None:
+        """Add to the per-day and whole-history counters; lower the first days."""
+
 
 class Store(Protocol):
     """A database holding tenants, keys, raw events and the incrementally kept metric state."""
@@ -131,6 +161,9 @@ class Store(Protocol):
     ) -> MetricRows: ...
 
     def version_rows(self, app_id: str, from_day: int, to_day: int) -> VersionRows: ...
+
+    def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
+        """The update-health counters of one app for the days of a range (see HealthRows)."""
 
     # --- ingestion ----------------------------------------------------------------------------
     def writer(self) -> AbstractContextManager[WriteTx]:

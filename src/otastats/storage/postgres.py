@@ -19,12 +19,15 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage import health_postgres
+from otastats.storage.health_backfill import backfill_postgres
 from otastats.storage.plugin_tokens_postgres import PostgresPluginTokens
 from otastats.storage.postgres_write import PostgresWriteTx
 from otastats.storage.records import (
     PRESENCE_DAYS,
     ApiKey,
     App,
+    HealthRows,
     MetricRows,
     Org,
     User,
@@ -34,7 +37,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 
@@ -111,6 +114,8 @@ class PostgresStore(PostgresPluginTokens):
                     conn.execute(
                         "INSERT INTO meta VALUES ('key_secret', %s)", (secrets.token_hex(32),)
                     )
+                if step == 5 and version > 0:
+                    backfill_postgres(conn)
             if version < SCHEMA_VERSION:
                 conn.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION,))
 
@@ -311,6 +316,10 @@ class PostgresStore(PostgresPluginTokens):
                 ).fetchall()
             )
         return result
+
+    def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
+        with self._read() as conn:
+            return health_postgres.health_rows(conn, app_id, from_day, to_day)
 
     # --- ingestion ----------------------------------------------------------------------------
     @contextmanager

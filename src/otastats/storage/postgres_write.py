@@ -22,7 +22,17 @@ from typing import Any
 
 import psycopg
 
-from otastats.storage.base import BundleEvent, DayState, DeviceKey, EventRow
+from otastats.storage import health_postgres
+from otastats.storage.base import (
+    BundleEvent,
+    DayState,
+    DeviceKey,
+    EventRow,
+    HealthCounts,
+    HealthDay,
+    HealthKey,
+    HealthTotals,
+)
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -273,3 +283,16 @@ class PostgresWriteTx:
                 [ts for _, ts in ordered],
             ),
         )
+
+    def claim_health_days(self, rows: Sequence[HealthDay]) -> set[HealthDay]:
+        self.lock_apps(row[0] for row in rows)
+        return health_postgres.claim_days(self._conn, rows)
+
+    def load_health_firsts(self, keys: Iterable[HealthKey]) -> dict[HealthKey, int]:
+        return health_postgres.load_firsts(self._conn, keys)
+
+    def set_health_firsts(self, rows: Sequence[HealthDay]) -> None:
+        health_postgres.set_firsts(self._conn, rows)
+
+    def add_health_counts(self, daily: HealthCounts, totals: HealthTotals) -> None:
+        health_postgres.add_counts(self._conn, daily, totals)

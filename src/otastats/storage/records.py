@@ -138,3 +138,18 @@ class VersionRows:
     base: dict[str, int] = field(default_factory=dict)
     days: dict[str, dict[int, int]] = field(default_factory=dict)
     first_seen: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class HealthRows:
+    """The update-health counters of one app, read for a range ending on ``to``.
+
+    ``totals``: (version, class) -> (distinct devices of the whole history, their first day);
+    ``later``: (version, class) -> the devices whose first day is after ``to`` (subtracted from
+    the total to get the devices up to ``to``); ``days``: (version, class) -> day -> distinct
+    devices of that day, for the days of the range that have any.
+    """
+
+    totals: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    later: dict[tuple[str, str], int] = field(default_factory=dict)
+    days: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)

@@ -15,11 +15,14 @@ from typing import Any
 import orjson
 
 from otastats.errors import Conflict, NotFound
+from otastats.storage import health_sqlite
+from otastats.storage.health_backfill import backfill_sqlite
 from otastats.storage.plugin_tokens_sqlite import SQLitePluginTokens
 from otastats.storage.records import (
     PRESENCE_DAYS,
     ApiKey,
     App,
+    HealthRows,
     MetricRows,
     Org,
     User,
@@ -32,7 +35,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
@@ -141,6 +144,8 @@ class SQLiteStore(SQLitePluginTokens):
                         self._writer.execute(
                             "INSERT INTO meta VALUES ('key_secret', ?)", (secrets.token_hex(32),)
                         )
+                    if step == 6 and version > 0:
+                        backfill_sqlite(self._writer)
                 self._writer.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
                 self._writer.execute("ROLLBACK")
@@ -359,6 +364,10 @@ class SQLiteStore(SQLitePluginTokens):
                 ).fetchall()
             )
         return result
+
+    def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
+        with self._read() as conn:
+            return health_sqlite.health_rows(conn, app_id, from_day, to_day)
 
     # --- ingestion ----------------------------------------------------------------------------
     @contextmanager

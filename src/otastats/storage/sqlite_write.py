@@ -14,7 +14,17 @@ from typing import TypeVar
 
 import orjson
 
-from otastats.storage.base import BundleEvent, DayState, DeviceKey, EventRow
+from otastats.storage import health_sqlite
+from otastats.storage.base import (
+    BundleEvent,
+    DayState,
+    DeviceKey,
+    EventRow,
+    HealthCounts,
+    HealthDay,
+    HealthKey,
+    HealthTotals,
+)
 
 _JSON_CHUNK = 50_000  # keys passed as one JSON array to a set-based statement
 T = TypeVar("T")
@@ -175,6 +185,18 @@ class SQLiteWriteTx:
             " DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen)",
             [(app, version, ts) for (app, version), ts in first.items()],
         )
+
+    def claim_health_days(self, rows: Sequence[HealthDay]) -> set[HealthDay]:
+        return health_sqlite.claim_days(self._conn, rows)
+
+    def load_health_firsts(self, keys: Iterable[HealthKey]) -> dict[HealthKey, int]:
+        return health_sqlite.load_firsts(self._conn, keys)
+
+    def set_health_firsts(self, rows: Sequence[HealthDay]) -> None:
+        health_sqlite.set_firsts(self._conn, rows)
+
+    def add_health_counts(self, daily: HealthCounts, totals: HealthTotals) -> None:
+        health_sqlite.add_counts(self._conn, daily, totals)
 
 
 def chunks_of(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -10,9 +10,10 @@
 import { ApiError, KEY_ITEM, apiUrl, call, getJson } from "./api.js";
 import { daysBetween, plural, presetRange, today } from "./format.js";
 import { bundles } from "./section-bundles.js";
+import { health } from "./section-health.js";
 import { usage } from "./section-usage.js";
 
-const SECTIONS = [usage, bundles];
+const SECTIONS = [usage, bundles, health];
 const VIEW_ITEM = "otastats.view";
 
 const $ = (id) => document.getElementById(id);
