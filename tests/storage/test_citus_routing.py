@@ -163,6 +163,7 @@ def test_every_statement_on_a_distributed_table_names_its_apps(
         for path in (
             f"/statistics/app/{apps[0]}/",
             f"/statistics/app/{apps[0]}/bundle_usage",
+            f"/statistics/app/{apps[0]}/health",
             f"/statistics/org/{org}/",
             "/statistics/user/",
         ):
@@ -177,7 +178,5 @@ def test_every_statement_on_a_distributed_table_names_its_apps(
     }
     missing = set(DISTRIBUTED) - touched
     assert not missing, f"no statement of the test touched {sorted(missing)}: add events that do"
-    print([s[:80] for s in sent if "DELETE" in s])
-    print(post_events(client, key, one_app).json() if False else "")
     unprunable = {s: p for s in sent if (p := routing_problems(s))}
     assert not unprunable, "\n".join(f"{s}\n  -> {p}" for s, p in unprunable.items())

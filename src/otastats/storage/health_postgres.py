@@ -41,8 +41,10 @@ def load_firsts(conn: Conn, keys: Iterable[HealthKey]) -> dict[HealthKey, int]:
         " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
         " AS k (app_id, device_id, version_name, class)"
         " JOIN health_firsts AS f ON f.app_id = k.app_id AND f.device_id = k.device_id"
-        " AND f.version_name = k.version_name AND f.class = k.class",
-        _columns(wanted, 4),
+        " AND f.version_name = k.version_name AND f.class = k.class"
+        # The condition Citus prunes on: the shards of the batch's apps alone.
+        " WHERE f.app_id = ANY(%s)",
+        (*_columns(wanted, 4), sorted({key[0] for key in wanted})),
     )
     return {(a, d, v, c): day for a, d, v, c, day in cur.fetchall()}
 
