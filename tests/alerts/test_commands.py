@@ -63,8 +63,6 @@ def test_the_human_output_shows_the_secret_once(db: str, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"metric": "crash_rate"}, "metric: 'crash_rate' is not available yet"),
-        ({"metric": "rollback_rate"}, "metric: 'rollback_rate' is not available yet"),
         ({"metric": "dau"}, "metric: 'dau' is not a metric"),
         ({"app": "com.nope"}, "app: no app 'com.nope'"),
         ({"above": "nan"}, "above: 'nan' must be a finite number >= 0"),
