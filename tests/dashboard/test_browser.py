@@ -180,7 +180,7 @@ def test_release_health_is_the_apis_health(tab: Tab, demo: Demo, tmp_path: Path)
     newest_first = adoption["versions"][-1]["first_day"]
     spreading = next(
         (day, answered)
-        for day in (date.fromisoformat(newest_first) + timedelta(days=n) for n in range(1, 10))
+        for day in (date.fromisoformat(newest_first) + timedelta(days=n) for n in range(1, 15))
         if (answered := demo.api(f"/statistics/app/{app_id}/adoption", date=day.isoformat()))
         and answered["versions"][-1]["forecast"]["50"] is not None
     )
