@@ -73,10 +73,15 @@ def sqlite_rows(conn: sqlite3.Connection, app_id: str, to_day: int) -> HealthRow
                 (app_id, day),
             )
         ],
-        lambda v: conn.execute(
-            "SELECT MIN(first_day) FROM health_totals WHERE app_id = ? AND version_name = ?",
-            (app_id, v),
-        ).fetchone()[0],
+        # The class rows by key, their minimum here: MIN() in SQL would walk the first-day
+        # index of the whole app instead.
+        lambda v: min(
+            day
+            for (day,) in conn.execute(
+                "SELECT first_day FROM health_totals WHERE app_id = ? AND version_name = ?",
+                (app_id, v),
+            )
+        ),
         to_day,
     )
     return _rows(
@@ -115,11 +120,12 @@ def postgres_rows(conn: Conn, app_id: str, to_day: int) -> HealthRows:
                 (app_id, day),
             )
         ],
-        lambda v: one(
-            conn.execute(
-                "SELECT MIN(first_day) FROM health_totals WHERE app_id = %s AND version_name = %s",
+        lambda v: min(
+            day
+            for (day,) in conn.execute(
+                "SELECT first_day FROM health_totals WHERE app_id = %s AND version_name = %s",
                 (app_id, v),
-            ).fetchone()
+            )
         ),
         to_day,
     )
