@@ -63,8 +63,6 @@ def test_the_human_output_shows_the_secret_once(db: str, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"metric": "crash_rate"}, "metric: 'crash_rate' is not available yet"),
-        ({"metric": "rollback_rate"}, "metric: 'rollback_rate' is not available yet"),
         ({"metric": "dau"}, "metric: 'dau' is not a metric"),
         ({"app": "com.nope"}, "app: no app 'com.nope'"),
         ({"above": "nan"}, "above: 'nan' must be a finite number >= 0"),
@@ -93,3 +91,27 @@ def test_otastats_ingest_evaluates_the_alerts_of_what_it_loads(db: str, tmp_path
     # Queued for the server's delivery worker: pending, not yet attempted.
     log = ok(alert(db, tmp_path, "deliveries", made["alert_id"]))
     assert log == {"alert_id": made["alert_id"], "pending": 1, "attempts": []}
+
+
+def test_otastats_ingest_fires_a_rate_alert_on_the_newest_version(db: str, tmp_path: Path) -> None:
+    """A crash-rate alert made with the command line, then ``otastats ingest`` of a release on
+    which 2 of 3 devices crash: it fires, about that version."""
+    made = ok(alert(db, tmp_path, *create_args(**{
+        "metric": "crash_rate", "above": "0.5", "min-devices": "3",
+    })))  # fmt: skip
+    stamp = datetime.now(UTC).isoformat()
+    events = [
+        {"type": "action", "app_id": APP, "device_id": device, "action": action,
+         "version_name": "2.0.0", "timestamp": stamp, "platform": "android"}
+        for device, action in (("a", "set"), ("b", "set"), ("c", "set"), ("a", "app_crash"),
+                               ("b", "app_crash"))
+    ]  # fmt: skip
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    [shown] = ok(alert(db, tmp_path, "list"))["alerts"]
+    assert (shown["metric"], shown["min_devices"], shown["state"]) == ("crash_rate", 3, "ok")
+    ok(run_cli("ingest", str(path), database=db, cwd=tmp_path))
+    [shown] = ok(alert(db, tmp_path, "list"))["alerts"]
+    assert shown["state"] == "firing"
+    log = ok(alert(db, tmp_path, "deliveries", made["alert_id"]))
+    assert log["pending"] == 1

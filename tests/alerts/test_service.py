@@ -80,9 +80,6 @@ def bodies(store: Store, alert_id: str) -> list[dict[str, object]]:
     [
         ({"metric": "dau"}, "metric: 'dau' is not a metric; use one of rollback_rate, crash_rate,"
          " mau, bandwidth, storage"),
-        ({"metric": "crash_rate"}, "metric: 'crash_rate' is not available yet (this otastats does"
-         " not keep update health figures); available: mau, bandwidth, storage"),
-        ({"metric": "rollback_rate"}, "metric: 'rollback_rate' is not available yet"),
         ({"above": "abc"}, "above: 'abc' is not a number"),
         ({"above": "nan"}, "above: 'nan' must be a finite number >= 0"),
         ({"above": "inf"}, "above: 'inf' must be a finite number >= 0"),
@@ -119,7 +116,7 @@ def test_an_unknown_or_deleted_app_is_refused(
 def test_rates_are_accepted_once_a_provider_is_wired(
     store: Store, alerts: AlertStore, app_id: str
 ) -> None:
-    """What integration with update health adds: one provider; --min-devices is then kept."""
+    """A rate with its own provider (here a fixed figure): --min-devices is kept."""
 
     def crash_rate(store: Store, app_id: str, now: int) -> Figure:
         return Figure(0.2, "1.7.0", 40)

@@ -37,6 +37,8 @@ class Demo:
     key: str
     org_id: str
     app_ids: list[str]
+    database: str = ""
+    """The server's database URL, for the command line (``otastats alert create``)."""
 
     @property
     def base(self) -> str:

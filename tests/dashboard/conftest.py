@@ -20,15 +20,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     if reason is not None:
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("dashboard-server")
+    database = db_url(workdir / "demo.db")
     with serve(
         "--demo",
         "--json",
-        database=db_url(workdir / "demo.db"),
+        database=database,
         workdir=workdir,
         env={"OTASTATS_FAKE_NOW": SERVER_NOW.isoformat()},
     ) as server:
         made = json.loads(server.first_stdout_line())
-        yield Demo(server, made["key"], made["org_id"], made["app_ids"])
+        yield Demo(server, made["key"], made["org_id"], made["app_ids"], database)
 
 
 @pytest.fixture(scope="package")

@@ -9,7 +9,7 @@ question. Screenshots and the 365-day drawing time are left in test-output/.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -129,6 +129,8 @@ def test_release_health_is_the_apis_health(tab: Tab, demo: Demo, tmp_path: Path)
     versions = answer["versions"]
     assert len(versions) >= 2
     assert tab.page.is_visible("#health")
+    adoption = demo.api(f"/statistics/app/{app_id}/adoption", date=board["to"])
+    forecasts = {adopted["version"]: adopted["forecast"] for adopted in adoption["versions"]}
 
     # The table: newest version first, each figure the API's.
     rows = tab.page.eval_on_selector_all(
@@ -145,12 +147,51 @@ def test_release_health_is_the_apis_health(tab: Tab, demo: Demo, tmp_path: Path)
                 for rate in ("rollback", "crash")
             ),
             str(version["totals"]["js_errors"]),
+            "|".join(
+                forecasts.get(version["version"], {}).get(goal) or "" for goal in ("50", "90")
+            ),
         ]
         for version in reversed(versions)
     ]
     assert [
-        [row[0], *row[1:4], *(str(float(v)) if v else "" for v in row[4:6]), row[6]] for row in rows
+        [row[0], *row[1:4], *(str(float(v)) if v else "" for v in row[4:6]), *row[6:]]
+        for row in rows
     ] == expected
+    # The forecast column is the adoption answer's, on the range's last day; the demo's newest
+    # release is still spreading, so it has a day for 90 %.
+    shown = tab.page.eval_on_selector_all(
+        "#health-table tbody tr", "(rows) => rows.map((row) => row.cells[7].textContent)"
+    )
+    shares = {adopted["version"]: adopted["share"] for adopted in adoption["versions"]}
+
+    def forecast_text(version: str) -> str:
+        days = forecasts.get(version, {})
+        texts = [
+            days.get(goal) or ("reached" if shares.get(version, 0) >= int(goal) else "–")
+            for goal in ("50", "90")
+        ]
+        return "–" if texts == ["–", "–"] else f"50 %: {texts[0]} · 90 %: {texts[1]}"
+
+    assert shown == [forecast_text(version["version"]) for version in reversed(versions)]
+    assert shown[0].startswith("50 %: reached")  # the newest release is past half already
+
+    # Earlier, while the newest release was spreading, a range ending then shows the forecast of
+    # that day (the adoption answer with date=, as the page asks for it).
+    newest_first = adoption["versions"][-1]["first_day"]
+    spreading = next(
+        (day, answered)
+        for day in (date.fromisoformat(newest_first) + timedelta(days=n) for n in range(1, 15))
+        if (answered := demo.api(f"/statistics/app/{app_id}/adoption", date=day.isoformat()))
+        and answered["versions"][-1]["forecast"]["50"] is not None
+    )
+    tab.custom(f"app:{app_id}", newest_first, spreading[0].isoformat())
+    expected_50 = spreading[1]["versions"][-1]["forecast"]["50"]
+    assert expected_50 > spreading[0].isoformat()
+    assert tab.page.eval_on_selector(
+        "#health-table tbody tr", "(row) => row.cells[7].textContent"
+    ).startswith(f"50 %: {expected_50}")
+    assert f"date={spreading[0].isoformat()}" in "".join(tab.urls)
+    tab.show(f"app:{app_id}", "30")
 
     # The newest version beside the one before it: the demo's newest release rolls back and
     # crashes more, and both its rates are flagged.

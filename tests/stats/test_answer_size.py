@@ -107,6 +107,32 @@ def test_bundle_usage_counts_versions_times_days(world: World) -> None:
     )
 
 
+@pytest.mark.parametrize("csv", [False, True])
+def test_health_counts_its_versions_times_days(world: World, csv: bool) -> None:
+    path = f"/statistics/app/{APPS[0]}/health"
+    extra = {"format": "csv"} if csv else {}
+    ok = get(world.client, world.key, path, **{"from": "2024-03-11", "to": "2024-03-15"}, **extra)
+    assert ok.status_code == 200, ok.text
+    if not csv:
+        assert [v["version"] for v in ok.json()["versions"]] == ["1.0.0", "1.0.1"]
+    refused = get(
+        world.client, world.key, path, **{"from": "2024-03-10", "to": "2024-03-15"}, **extra
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == (
+        "to: the answer would hold 12 rows (2 versions over 6 days), more than the 10 allowed;"
+        " ask for at most 5 days at a time"
+    )
+
+
+def test_health_counts_only_the_versions_it_lists(world: World) -> None:
+    # Both versions first report on the 10th: up to the 9th, none is listed, over any days.
+    path = f"/statistics/app/{APPS[0]}/health"
+    early = get(world.client, world.key, path, **{"from": "2024-03-01", "to": "2024-03-09"})
+    assert early.status_code == 200, early.text
+    assert early.json()["versions"] == []
+
+
 def test_a_forbidden_org_is_403_before_its_size_is_told(world: World, tenants: Tenants) -> None:
     other = tenants.org("other")
     response = get(

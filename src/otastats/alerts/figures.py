@@ -2,14 +2,19 @@
 a ``Figure`` out (``evaluation.py``).
 
 The figures are the ones the Statistics API answers for the current UTC day: ``mau`` and
-``storage`` are the day's levels, ``bandwidth`` the day's own bytes.
+``storage`` are the day's levels, ``bandwidth`` the day's own bytes; ``rollback_rate`` and
+``crash_rate`` the rates of the app's newest version in the health answer (SPEC section 8) up to
+that day, computed by the health answer's own code from the newest version's counters only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from otastats.alerts.evaluation import METRICS, Figure
+from otastats.health.answer import health_answer
+from otastats.health.classes import DEVICES, INSTALLS
+from otastats.stats.parser import StatsQuery
 from otastats.storage.base import Store
 from otastats.timeparse import MICROS_PER_DAY
 
@@ -40,20 +45,31 @@ def bandwidth(store: Store, app_id: str, now: int) -> Figure:
     return Figure(_today(store, app_id, now)[2], None, None)
 
 
+def _newest(store: Store, app_id: str, now: int, rate: str, divisor: str) -> Figure:
+    """A rate of the newest version, as ``GET .../health`` with ``to`` = today answers it."""
+    day = now // MICROS_PER_DAY
+    versions = health_answer(store.newest_health_rows(app_id, day), StatsQuery(day, day))[
+        "versions"
+    ]
+    if not versions:
+        return Figure(None, None, None)
+    newest = versions[-1]
+    return Figure(newest["rates"][rate], newest["version"], newest["totals"][divisor])
+
+
+def rollback_rate(store: Store, app_id: str, now: int) -> Figure:
+    return _newest(store, app_id, now, "rollback", INSTALLS)
+
+
+def crash_rate(store: Store, app_id: str, now: int) -> Figure:
+    return _newest(store, app_id, now, "crash", DEVICES)
+
+
 PROVIDERS: dict[str, Provider] = {
+    "rollback_rate": rollback_rate,
+    "crash_rate": crash_rate,
     "mau": mau,
     "bandwidth": bandwidth,
     "storage": storage,
-    # rollback_rate and crash_rate (of the app's newest version, the divisor its installs or
-    # devices) come from the update health state: each is one entry here once it is kept.
 }
-assert set(PROVIDERS) <= set(METRICS)
-
-
-def unavailable(metric: str, providers: Mapping[str, Provider] = PROVIDERS) -> str:
-    """The error for a metric of the contract that this build cannot watch yet."""
-    available = ", ".join(m for m in METRICS if m in providers)
-    return (
-        f"metric: {metric!r} is not available yet (this otastats does not keep update health"
-        f" figures); available: {available}"
-    )
+assert set(PROVIDERS) == set(METRICS)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from otastats.alerts.evaluation import METRICS, RATE_METRICS, Figure, Rule, call_body, change
-from otastats.alerts.figures import PROVIDERS, Provider, unavailable
+from otastats.alerts.figures import PROVIDERS, Provider
 from otastats.alerts.signing import alert_secret, new_salt
 from otastats.errors import InvalidBody, NotFound
 from otastats.storage.alerts_base import AlertRow, AlertStore, NewCall
@@ -66,8 +66,6 @@ def create_alert(
 ) -> CreatedAlert:
     if metric not in METRICS:
         raise InvalidBody(f"metric: {metric!r} is not a metric; use one of {', '.join(METRICS)}")
-    if metric not in providers:
-        raise InvalidBody(unavailable(metric, providers))
     threshold = parse_threshold(above)
     if min_devices is not None and metric not in RATE_METRICS:
         raise InvalidBody("min-devices: applies only to rollback_rate and crash_rate")

@@ -34,6 +34,7 @@ MODULES = (
     "section-usage.js",
     "section-bundles.js",
     "section-health.js",
+    "section-alerts.js",
 )
 """The page's own scripts: ``dashboard.js`` and the modules it imports (a new section's too)."""
 ASSETS: dict[str, Asset] = {

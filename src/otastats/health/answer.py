@@ -16,10 +16,9 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def health_answer(rows: HealthRows, query: StatsQuery) -> dict[str, Any]:
-    """``{"labels", "versions"}``; totals count up to the last label day (today when ``to`` is
-    later), so that they never include a day the answer leaves out."""
-    days = query.days
+def _totals(rows: HealthRows) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Each version's counts up to ``to`` (its devices of the whole history less those whose
+    first day is later) and its first day."""
     totals: dict[str, dict[str, int]] = {}
     first_day: dict[str, int] = {}
     for (version, name), (devices, first) in rows.totals.items():
@@ -27,7 +26,25 @@ def health_answer(rows: HealthRows, query: StatsQuery) -> dict[str, Any]:
             (version, name), 0
         )
         first_day[version] = min(first, first_day.get(version, first))
-    listed = [version for version, counts in totals.items() if any(counts.values())]
+    return totals, first_day
+
+
+def _listed(totals: dict[str, dict[str, int]]) -> list[str]:
+    return [version for version, counts in totals.items() if any(counts.values())]
+
+
+def versions_answered(rows: HealthRows) -> int:
+    """How many versions the answer lists (those with a non-zero total): what its size grows
+    with, times its days."""
+    return len(_listed(_totals(rows)[0]))
+
+
+def health_answer(rows: HealthRows, query: StatsQuery) -> dict[str, Any]:
+    """``{"labels", "versions"}``; totals count up to the last label day (today when ``to`` is
+    later), so that they never include a day the answer leaves out."""
+    days = query.days
+    totals, first_day = _totals(rows)
+    listed = _listed(totals)
     listed.sort(key=lambda version: (first_day[version], version))
     versions = []
     for version in listed:

@@ -190,7 +190,9 @@ def health(request: Request, principal: Authenticated, context: Context) -> Resp
     app_id: str = request.path_params["app_id"]
     query = parse_query(request.query_params, today(context.clock()))
     as_csv = _as_csv(request)
-    answer = service.app_health(context.store, principal, app_id, query)
+    answer = service.app_health(
+        context.store, principal, app_id, query, context.settings.max_answer_rows
+    )
     if as_csv:
         return _csv(health_csv(answer), f"health-{app_id}", query)
     return _json(answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from otastats.auth.permissions import Principal
 from otastats.errors import AppForbidden, NoOrganizations, OrgForbidden
-from otastats.health.answer import health_answer
+from otastats.health.answer import health_answer, versions_answered
 from otastats.stats.adoption import Answer, adoption, read_range
 from otastats.stats.answer_size import check_answer_rows
 from otastats.stats.bundle_usage import bundle_usage
@@ -81,7 +81,10 @@ def app_adoption(store: Store, principal: Principal, app_id: str, day: int) -> A
 
 
 def app_health(
-    store: Store, principal: Principal, app_id: str, query: StatsQuery
+    store: Store, principal: Principal, app_id: str, query: StatsQuery, max_rows: int = 0
 ) -> dict[str, object]:
     _readable_app(store, principal, app_id)
-    return health_answer(store.health_rows(app_id, query.from_day, query.to_day), query)
+    rows = store.health_rows(app_id, query.from_day, query.to_day)
+    # Every version with a total is listed, with a value for each day of the range.
+    check_answer_rows(versions_answered(rows), "versions", query, max_rows)
+    return health_answer(rows, query)

@@ -165,6 +165,10 @@ class Store(Protocol):
     def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
         """The update-health counters of one app for the days of a range (see HealthRows)."""
 
+    def newest_health_rows(self, app_id: str, to_day: int) -> HealthRows:
+        """The totals and later counts of the app's newest version up to ``to_day`` (no days),
+        read without the app's history (storage.health_newest)."""
+
     # --- ingestion ----------------------------------------------------------------------------
     def writer(self) -> AbstractContextManager[WriteTx]:
         """One write transaction: committed (durably) when the block exits without error."""

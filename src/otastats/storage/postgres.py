@@ -19,7 +19,7 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from otastats.errors import Conflict, NotFound
-from otastats.storage import health_postgres
+from otastats.storage import health_newest, health_postgres
 from otastats.storage.health_backfill import backfill_postgres
 from otastats.storage.plugin_tokens_postgres import PostgresPluginTokens
 from otastats.storage.postgres_write import PostgresWriteTx
@@ -37,7 +37,7 @@ from otastats.storage.records import (
 )
 from otastats.storage.schema_version import too_new
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _MIGRATION_LOCK = 0x6F7461_0001
 """The advisory lock that lets one process at a time migrate a database."""
 
@@ -320,6 +320,10 @@ class PostgresStore(PostgresPluginTokens):
     def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
         with self._read() as conn:
             return health_postgres.health_rows(conn, app_id, from_day, to_day)
+
+    def newest_health_rows(self, app_id: str, to_day: int) -> HealthRows:
+        with self._read() as conn:
+            return health_newest.postgres_rows(conn, app_id, to_day)
 
     # --- ingestion ----------------------------------------------------------------------------
     @contextmanager

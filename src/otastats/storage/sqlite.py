@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from otastats.errors import Conflict, NotFound
-from otastats.storage import health_sqlite
+from otastats.storage import health_newest, health_sqlite
 from otastats.storage.health_backfill import backfill_sqlite
 from otastats.storage.plugin_tokens_sqlite import SQLitePluginTokens
 from otastats.storage.records import (
@@ -35,7 +35,7 @@ from otastats.storage.sqlite_write import SQLiteWriteTx, chunks_of
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore", "SQLiteWriteTx", "SchemaTooNew", "path_from_url"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _CHUNK = 400  # bound parameters per statement stay well under SQLite's limit
 
 
@@ -368,6 +368,10 @@ class SQLiteStore(SQLitePluginTokens):
     def health_rows(self, app_id: str, from_day: int, to_day: int) -> HealthRows:
         with self._read() as conn:
             return health_sqlite.health_rows(conn, app_id, from_day, to_day)
+
+    def newest_health_rows(self, app_id: str, to_day: int) -> HealthRows:
+        with self._read() as conn:
+            return health_newest.sqlite_rows(conn, app_id, to_day)
 
     # --- ingestion ----------------------------------------------------------------------------
     @contextmanager

@@ -9,11 +9,12 @@
 
 import { ApiError, KEY_ITEM, apiUrl, call, getJson } from "./api.js";
 import { daysBetween, plural, presetRange, today } from "./format.js";
+import { alerts } from "./section-alerts.js";
 import { bundles } from "./section-bundles.js";
 import { health } from "./section-health.js";
 import { usage } from "./section-usage.js";
 
-const SECTIONS = [usage, bundles, health];
+const SECTIONS = [usage, bundles, health, alerts];
 const VIEW_ITEM = "otastats.view";
 
 const $ = (id) => document.getElementById(id);

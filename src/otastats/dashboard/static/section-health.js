@@ -1,11 +1,12 @@
 // The release health section, shown for an app: for each version, its devices, installs,
 // rollbacks, rollback rate, crash rate and JavaScript errors (GET .../health); the newest version
 // compared with the one before it, a rate flagged when it is worse; and a chart of the devices
-// that rolled back and crashed each day.
+// that rolled back and crashed each day. The table's last column is each version's adoption
+// forecast on the range's last day (GET .../adoption): the day its share may reach 50 % and 90 %.
 
 import { apiUrl } from "./api.js";
 import { clear, FEW_DAYS, layout, niceAxis, plot } from "./charts.js";
-import { exact, formatCount } from "./format.js";
+import { exact, formatCount, today } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,9 +17,9 @@ const COLUMNS = [
   { name: "rollback rate", rate: "rollback" },
   { name: "crash rate", rate: "crash" },
   { name: "JS errors", total: "js_errors" },
-  // The adoption forecast (GET .../adoption) goes here as a column once that endpoint exists:
-  // add its URL to ``sources`` and a { name, forecast } column read in ``cell``.
+  { name: "forecast", forecast: true },
 ];
+const GOALS = ["50", "90"];
 const SERIES = [
   { total: "rollbacks", label: "Rolled back", color: "#d62728" },
   { total: "crashes", label: "Crashed", color: "#9467bd" },
@@ -29,10 +30,26 @@ export function formatRate(rate) {
   return rate === null ? "–" : `${(rate * 100).toFixed(2)} %`;
 }
 
-function cell(row, version, column) {
+/** When a version may reach 50 % and 90 % of the devices: a day, "reached" when its share is
+ * there already, or a dash (no forecast: not rising, too old, or no device on that day). */
+function forecastText(adopted) {
+  const shown = GOALS.map((goal) => {
+    const day = adopted ? adopted.forecast[goal] : null;
+    return day || (adopted && adopted.share >= Number(goal) ? "reached" : "–");
+  });
+  if (shown.every((text) => text === "–")) return "–";
+  return GOALS.map((goal, index) => `${goal} %: ${shown[index]}`).join(" · ");
+}
+
+function cell(row, version, column, adoption) {
   const td = row.insertCell();
   td.className = "number";
-  if (column.rate) {
+  if (column.forecast) {
+    const adopted = adoption.get(version.version);
+    td.textContent = forecastText(adopted);
+    td.dataset.value = GOALS.map((goal) => (adopted && adopted.forecast[goal]) || "").join("|");
+    td.title = adopted ? `${adopted.share} % of the devices on ${adopted.date}` : "";
+  } else if (column.rate) {
     const rate = version.rates[column.rate];
     td.textContent = formatRate(rate);
     td.dataset.value = rate === null ? "" : String(rate);
@@ -44,7 +61,10 @@ function cell(row, version, column) {
   }
 }
 
-function showTable(answer) {
+function showTable(answer, adopted) {
+  const adoption = new Map(
+    adopted.versions.map((version) => [version.version, { ...version, date: adopted.date }]),
+  );
   const body = $("health-table").tBodies[0];
   body.replaceChildren();
   $("health-caption").textContent = answer.versions.length
@@ -54,7 +74,7 @@ function showTable(answer) {
     const row = body.insertRow();
     row.dataset.version = version.version;
     row.insertCell().textContent = version.version;
-    for (const column of COLUMNS) cell(row, version, column);
+    for (const column of COLUMNS) cell(row, version, column, adoption);
   }
 }
 
@@ -110,9 +130,13 @@ function drawDaily(answer) {
 export const health = {
   element: "health",
   appliesTo: (target) => target.kind === "app",
-  sources: (target, range) => ({ health: apiUrl(`${target.path}/health`, range) }),
+  sources: (target, range) => ({
+    health: apiUrl(`${target.path}/health`, range),
+    // The range's last day; a range that reaches today asks for the server's today.
+    adoption: apiUrl(`${target.path}/adoption`, range.to && range.to < today() ? { date: range.to } : {}),
+  }),
   draw(data) {
-    showTable(data.health);
+    showTable(data.health, data.adoption);
     showComparison(data.health);
     return drawDaily(data.health);
   },
