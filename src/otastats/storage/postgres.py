@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from otastats.errors import Conflict, NotFound
 from otastats.storage import health_newest, health_postgres
 from otastats.storage.health_backfill import backfill_postgres
-from otastats.storage.plugin_tokens_postgres import PostgresPluginTokens
+from otastats.storage.plugin_tokens import PostgresPluginTokens
 from otastats.storage.postgres_write import PostgresWriteTx
 from otastats.storage.records import (
     PRESENCE_DAYS,

@@ -17,7 +17,7 @@ import orjson
 from otastats.errors import Conflict, NotFound
 from otastats.storage import health_newest, health_sqlite
 from otastats.storage.health_backfill import backfill_sqlite
-from otastats.storage.plugin_tokens_sqlite import SQLitePluginTokens
+from otastats.storage.plugin_tokens import SQLitePluginTokens
 from otastats.storage.records import (
     PRESENCE_DAYS,
     ApiKey,
